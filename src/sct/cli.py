@@ -1,0 +1,319 @@
+"""The ``sct`` command line: train, evaluate, corpus. Errors print one message and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from sct.errors import ConfigError, SCTError
+
+logger = logging.getLogger("sct")
+
+TRAIN_OVERRIDES = {
+    # CLI option dest -> TrainConfig field; None on the command line means "preset, else default".
+    "model": "model",
+    "student_layers": "student_layers",
+    "learning_rate": "learning_rate",
+    "queue_size": "queue_size",
+    "online_temperature": "online_temperature",
+    "reference_temperature": "reference_temperature",
+    "head_expansion": "head_expansion",
+    "batch_size": "batch_size",
+    "max_seq_length": "max_seq_length",
+    "epochs": "epochs",
+    "max_steps": "max_steps",
+    "eval_steps": "eval_steps",
+    "patience": "patience",
+    "warmup_ratio": "warmup_ratio",
+    "weight_decay": "weight_decay",
+    "adam_epsilon": "adam_epsilon",
+    "seed": "seed",
+    "max_samples": "max_samples",
+    "data_dir": "data_dir",
+    "dev_file": "dev_file",
+    "logging_steps": "logging_steps",
+    "eval_batch_size": "eval_batch_size",
+}
+
+
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        help="data root holding senteval/ (SentEval layout), or a SentEval folder itself; "
+        "default: $SCT_DATA, then ../shared/data, then ~/.cache/sct",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sct", description="Self-Supervised Cross-View Training (SCT) for small sentence encoders."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    # ---------------------------------------------------------------- train
+    train = sub.add_parser(
+        "train",
+        help="train a student with self-supervised SCT",
+        description="Train a sentence encoder with SCT (paper eq. 2) on sentence-transformers' trainer. "
+        "Defaults follow the paper: AdamW (eps 1e-6, weight decay 0.01), 10%% linear warm-up then linear "
+        "decay, batch 128, max_seq_length 32, STS-B dev every 64 steps, best checkpoint kept, early "
+        "stopping after 7 evaluations without improvement, at most 10 epochs, AMP on CUDA only.",
+    )
+    train.add_argument(
+        "train_file", nargs="?", help="TSV of 'view1<TAB>view2' (or sentences with --views identical)"
+    )
+    train.add_argument("--output-dir", "-o", help="where the finished run goes (trains in <dir>.incomplete)")
+    train.add_argument("--preset", help="named hyper-parameters (see `sct presets`); explicit options win")
+    train.add_argument("--model", help="student: local dir, hub id, or offline packaged id")
+    train.add_argument("--student-layers", type=int, help="keep only the first N transformer layers")
+    train.add_argument(
+        "--views",
+        choices=["pairs", "identical"],
+        default="pairs",
+        help="pairs: the file holds two views per line; identical: one sentence per line, both views "
+        "are the sentence (dropout-only views)",
+    )
+    train.add_argument("--learning-rate", "--lr", type=float, help="peak learning rate (default 5e-4)")
+    train.add_argument("--queue-size", "-k", type=int, help="instance queue size k (default 131072)")
+    train.add_argument("--online-temperature", type=float, help="tau_theta (default 0.04)")
+    train.add_argument("--reference-temperature", type=float, help="tau_ref (default 0.03)")
+    train.add_argument("--head-expansion", type=int, help="projection head width factor w (default 10)")
+    train.add_argument("--batch-size", type=int, help="default 128")
+    train.add_argument("--max-seq-length", type=int, help="training max_seq_length (default 32)")
+    train.add_argument("--epochs", type=float, help="at most this many epochs (default 10)")
+    train.add_argument("--max-steps", type=int, help="stop after this many steps (overrides --epochs)")
+    train.add_argument("--eval-steps", type=int, help="evaluate STS-B dev every N steps (default 64)")
+    train.add_argument(
+        "--patience", type=int, help="early stopping patience in evaluations (default 7; 0 off)"
+    )
+    train.add_argument(
+        "--warmup-ratio", type=float, help="fraction of steps for linear warm-up (default 0.1)"
+    )
+    train.add_argument("--weight-decay", type=float, help="AdamW weight decay (default 0.01)")
+    train.add_argument("--adam-epsilon", type=float, help="AdamW epsilon (default 1e-6)")
+    train.add_argument("--seed", type=int, help="seed for shuffling, queues, head and dropout (default 1000)")
+    train.add_argument("--max-samples", type=int, help="use at most N training pairs (after shuffling)")
+    train.add_argument("--no-dedupe", action="store_true", help="keep duplicate training pairs")
+    train.add_argument("--dev-file", help="STS-B dev file: SentEval sts-dev.csv or stsbenchmark.tsv.gz")
+    train.add_argument("--no-amp", action="store_true", help="no mixed precision even on CUDA")
+    train.add_argument("--logging-steps", type=int, help="log the loss every N steps (default 8)")
+    train.add_argument("--eval-batch-size", type=int, help="batch size for dev encoding (default 128)")
+    train.add_argument("--keep-checkpoints", action="store_true", help="keep checkpoints in the finished run")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing run or interrupted run")
+    train.add_argument(
+        "--resume", metavar="RUN_DIR", help="continue the interrupted run RUN_DIR(.incomplete)"
+    )
+    _add_data_dir(train)
+
+    # ---------------------------------------------------------------- evaluate
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="score a model on STS (SentEval/SimCSE protocol)",
+        description="STS12-16 ('all': sub-tracks concatenated), STS-B test and SICK-R test: Spearman x100 of "
+        "cosine similarity, as the SCT paper reports them, and their average.",
+    )
+    evaluate.add_argument("model", help="model: run directory, local dir, hub id or offline packaged id")
+    evaluate.add_argument("--tasks", default="sts", help="task group or comma-separated tasks (now: sts)")
+    evaluate.add_argument("--student-layers", type=int, help="evaluate only the first N transformer layers")
+    evaluate.add_argument("--batch-size", type=int, default=128)
+    evaluate.add_argument("--max-seq-length", type=int, help="override the model's max_seq_length")
+    evaluate.add_argument("--output-json", help="write the results here")
+    evaluate.add_argument("--baseline-json", help="a previous results JSON: print it and the difference too")
+    evaluate.add_argument("--label", help="row label in the table (default: the model argument)")
+    _add_data_dir(evaluate)
+
+    # ---------------------------------------------------------------- corpus
+    corpus = sub.add_parser(
+        "corpus",
+        help="select training sentences from the unlabelled corpus",
+        description="Select sentences from <data root>/corpus/sentences.tsv.gz (source, domain, sentence) "
+        "by domain, "
+        "de-duplicated, shuffled by --seed, one per line.",
+    )
+    corpus.add_argument("--output", "-o", required=True, help="sentence file to write")
+    corpus.add_argument(
+        "--domains", default="caption,nli", help="comma-separated domains (default caption,nli)"
+    )
+    corpus.add_argument("--max-samples", type=int, help="keep at most N sentences")
+    corpus.add_argument("--seed", type=int, default=1000)
+    corpus.add_argument("--input", help="corpus TSV (default: <data root>/corpus/sentences.tsv.gz)")
+    _add_data_dir(corpus)
+
+    sub.add_parser("presets", help="list the named hyper-parameter presets", description="List presets.")
+    return parser
+
+
+def _train_config(args: argparse.Namespace):
+    from sct.presets import load_preset
+    from sct.training import RUN_CONFIG, TrainConfig, work_dir_for
+
+    if args.resume:
+        run = Path(args.resume)
+        work = run if run.name.endswith(".incomplete") else work_dir_for(run)
+        config_path = work / RUN_CONFIG
+        if not config_path.is_file():
+            raise ConfigError(f"cannot resume: {config_path} not found")
+        stored = json.loads(config_path.read_text())["config"]
+        stored.update(resume=True, overwrite=False)
+        return TrainConfig(**stored)
+    if not args.train_file or not args.output_dir:
+        raise ConfigError("sct train needs a training file and --output-dir (or --resume RUN_DIR)")
+    values: dict[str, Any] = {}
+    if args.preset:
+        values.update(load_preset(args.preset, "train")["settings"])
+    for dest, field in TRAIN_OVERRIDES.items():
+        value = getattr(args, dest)
+        if value is not None:
+            values[field] = value
+    return TrainConfig(
+        train_file=args.train_file,
+        output_dir=args.output_dir,
+        views=args.views,
+        dedupe=not args.no_dedupe,
+        amp=not args.no_amp,
+        keep_checkpoints=args.keep_checkpoints,
+        overwrite=args.overwrite,
+        preset=args.preset,
+        **values,
+    )
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from sct.training import train
+
+    summary = train(_train_config(args))
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _resolve_tasks(spec: str) -> list[str]:
+    from sct.evaluation.sts import TASK_ORDER
+
+    groups = {"sts": TASK_ORDER}
+    tasks: list[str] = []
+    for name in (t.strip() for t in spec.split(",") if t.strip()):
+        if name in groups:
+            tasks.extend(groups[name])
+        elif name in TASK_ORDER:
+            tasks.append(name)
+        else:
+            valid = ", ".join([*groups, *TASK_ORDER])
+            raise ConfigError(f"unknown task {name!r}; valid tasks and groups: {valid}")
+    return list(dict.fromkeys(tasks))
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from sct.data import find_data_root
+    from sct.evaluation.sts import evaluate_sts, format_sts_table
+
+    tasks = _resolve_tasks(args.tasks)
+    root = find_data_root(args.data_dir)
+    baseline = None
+    if args.baseline_json:
+        baseline = json.loads(Path(args.baseline_json).read_text())
+    from sct.models import load_student
+
+    model, info = load_student(args.model, args.student_layers)
+    if args.max_seq_length:
+        model.max_seq_length = args.max_seq_length
+    result = evaluate_sts(model, root.senteval, tasks, batch_size=args.batch_size)
+    result.update(model=args.model, model_info=info.to_dict(), max_seq_length=model.max_seq_length)
+    label = args.label or args.model
+    rows = [(label, result)]
+    if baseline is not None:
+        rows = [
+            (baseline.get("label", "before"), baseline),
+            (label, result),
+            ("difference", _difference(baseline, result)),
+        ]
+    result["label"] = label
+    print(format_sts_table(rows))
+    if args.output_json:
+        out = Path(args.output_json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(json.dumps(result, indent=2) + "\n")
+        tmp.replace(out)
+    return 0
+
+
+def _difference(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    tasks = {
+        t: {"spearman": after["tasks"][t]["spearman"] - before["tasks"][t]["spearman"]}
+        for t in after["tasks"]
+        if t in before.get("tasks", {})
+    }
+    return {"tasks": tasks, "avg": after["avg"] - before["avg"]}
+
+
+def cmd_corpus(args: argparse.Namespace) -> int:
+    import random
+
+    from sct.data import find_data_root, read_corpus, write_lines_atomic
+
+    path = Path(args.input) if args.input else find_data_root(args.data_dir).corpus
+    domains = {d.strip() for d in args.domains.split(",") if d.strip()}
+    seen: set[str] = set()
+    sentences = []
+    for _, _, sentence in read_corpus(path, domains):
+        key = "".join(ch for ch in sentence.lower() if ch.isalnum())
+        if sentence and key not in seen:
+            seen.add(key)
+            sentences.append(sentence)
+    random.Random(args.seed).shuffle(sentences)
+    if args.max_samples is not None:
+        sentences = sentences[: args.max_samples]
+    if not sentences:
+        raise ConfigError(f"{path}: no sentences in domains {sorted(domains)}")
+    write_lines_atomic(args.output, sentences)
+    print(f"wrote {len(sentences)} sentences ({', '.join(sorted(domains))}) to {args.output}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from sct.presets import load_preset, preset_names
+
+    for name in preset_names():
+        data = load_preset(name, command=_preset_command(name))
+        settings = ", ".join(f"{k}={v}" for k, v in data["settings"].items())
+        print(f"{name:14s} [sct {data['command']}] {data['description']}\n{'':14s} {settings}")
+    return 0
+
+
+def _preset_command(name: str) -> str:
+    from importlib import resources
+
+    return json.loads((resources.files("sct") / "presets" / f"{name}.json").read_text()).get(
+        "command", "train"
+    )
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "corpus": cmd_corpus, "presets": cmd_presets}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for noisy in ("httpx", "urllib3", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return COMMANDS[args.command](args)
+    except SCTError as exc:
+        print(f"sct {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"sct {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""Data location and readers: training pairs/sentences, the unlabelled corpus, the STS-B dev set.
+
+Every reader reports a bad line as ``file:line: what was expected`` (a :class:`DataError`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sct.errors import DataError
+from sct.models import sct_home
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+# --------------------------------------------------------------------------- data root
+
+
+def data_root_candidates(data_dir: str | os.PathLike | None = None) -> list[tuple[str, Path]]:
+    """Where the data root is looked for, in order: --data-dir, $SCT_DATA, ../shared/data, ~/.cache/sct."""
+    candidates: list[tuple[str, Path]] = []
+    if data_dir is not None:
+        return [("--data-dir", Path(data_dir).expanduser())]
+    if os.environ.get("SCT_DATA"):
+        return [("$SCT_DATA", Path(os.environ["SCT_DATA"]).expanduser())]
+    candidates.append(("../shared/data (from the working directory)", Path.cwd().parent / "shared" / "data"))
+    candidates.append(("../shared/data (beside the sct checkout)", REPO_ROOT.parent / "shared" / "data"))
+    candidates.append(("$SCT_HOME (default ~/.cache/sct)", sct_home()))
+    return candidates
+
+
+def _senteval_dir_in(root: Path) -> Path | None:
+    """A SentEval ``data/downstream`` folder (one holding ``STS/``) at or under ``root``."""
+    for candidate in (root / "senteval", root, root / "data" / "downstream"):
+        if (candidate / "STS").is_dir():
+            return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class DataRoot:
+    """The one data root every command reads: ``senteval/`` (and later ``useb/``, ``corpus/``)."""
+
+    root: Path
+    senteval: Path
+
+    @property
+    def corpus(self) -> Path:
+        return self.root / "corpus" / "sentences.tsv.gz"
+
+
+def find_data_root(data_dir: str | os.PathLike | None = None) -> DataRoot:
+    """Locate the data root; a failure names every path searched and how to get the data."""
+    searched = []
+    for label, path in data_root_candidates(data_dir):
+        senteval = _senteval_dir_in(path)
+        if senteval is not None:
+            return DataRoot(root=path.resolve(), senteval=senteval.resolve())
+        searched.append(f"  - {label}: {path} (no senteval/STS or STS folder)")
+    raise DataError(
+        "no evaluation data found; searched:\n"
+        + "\n".join(searched)
+        + "\nPoint --data-dir (or $SCT_DATA) at a folder holding senteval/ (SentEval's data/downstream"
+        " layout: STS/STS12-en-test ... STS/STSBenchmark, SICK/), or at such a SentEval folder itself."
+        " SentEval's data: run data/downstream/get_transfer_data.bash from the SentEval repository."
+    )
+
+
+# --------------------------------------------------------------------------- text files
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    raw = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="")
+
+
+def iter_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, text)`` without the line ending; undecodable bytes name file:line."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    lineno = 0
+    try:
+        with _open_text(path) as handle:
+            for lineno, line in enumerate(handle, start=1):  # noqa: B007
+                yield lineno, line.rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}:{lineno + 1}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path}: cannot read ({exc})") from exc
+
+
+def normalise_whitespace(text: str) -> str:
+    return " ".join(text.split())
+
+
+def read_pairs(path: str | os.PathLike) -> list[tuple[str, str]]:
+    """Read ``view1 TAB view2`` lines. Blank lines are skipped; anything else malformed is an error."""
+    pairs: list[tuple[str, str]] = []
+    for lineno, line in iter_lines(path):
+        if not line.strip():
+            continue
+        if "\x00" in line:
+            raise DataError(f"{path}:{lineno}: NUL byte in line")
+        fields = line.split("\t")
+        if len(fields) != 2:
+            raise DataError(
+                f"{path}:{lineno}: expected 2 tab-separated fields (view 1, view 2), found {len(fields)}"
+            )
+        first, second = (normalise_whitespace(f) for f in fields)
+        if not first or not second:
+            raise DataError(f"{path}:{lineno}: empty view (both view 1 and view 2 must have text)")
+        pairs.append((first, second))
+    if not pairs:
+        raise DataError(f"{path}: no training pairs found")
+    return pairs
+
+
+def read_sentences(path: str | os.PathLike) -> list[str]:
+    """One sentence per line; blank lines are skipped, whitespace is normalised."""
+    sentences = []
+    for lineno, line in iter_lines(path):
+        if "\x00" in line:
+            raise DataError(f"{path}:{lineno}: NUL byte in line")
+        text = normalise_whitespace(line)
+        if text:
+            sentences.append(text)
+    if not sentences:
+        raise DataError(f"{path}: no sentences found")
+    return sentences
+
+
+def prepare_pairs(
+    pairs: list[tuple[str, str]], seed: int, max_samples: int | None = None, dedupe: bool = True
+) -> list[tuple[str, str]]:
+    """De-duplicate (first occurrence kept), shuffle reproducibly by ``seed``, then cut to ``max_samples``."""
+    if dedupe:
+        pairs = list(dict.fromkeys(pairs))
+    pairs = list(pairs)
+    random.Random(seed).shuffle(pairs)
+    if max_samples is not None:
+        pairs = pairs[:max_samples]
+    return pairs
+
+
+def read_corpus(path: str | os.PathLike, domains: set[str] | None = None) -> Iterator[tuple[str, str, str]]:
+    """Rows ``(source, domain, sentence)`` of the unlabelled corpus TSV, optionally filtered by domain."""
+    for lineno, line in iter_lines(path):
+        if lineno == 1 and line.split("\t")[:3] == ["source", "domain", "sentence"]:
+            continue
+        fields = line.split("\t")
+        if len(fields) != 3:
+            raise DataError(f"{path}:{lineno}: expected 3 tab-separated fields (source, domain, sentence)")
+        if domains is None or fields[1] in domains:
+            yield fields[0], fields[1], normalise_whitespace(fields[2])
+
+
+# --------------------------------------------------------------------------- STS-B dev set
+
+
+@dataclass
+class ScoredPairs:
+    """Sentence pairs with gold similarity scores (an STS-style dataset)."""
+
+    name: str
+    sentences1: list[str]
+    sentences2: list[str]
+    scores: list[float]
+
+
+def _parse_score(path: Path, lineno: int, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise DataError(f"{path}:{lineno}: expected a numeric similarity score, found {text!r}") from exc
+
+
+def read_stsb_senteval(path: str | os.PathLike, name: str = "sts-dev") -> ScoredPairs:
+    """SentEval's ``sts-{split}.csv``: tab-separated, score in column 5, sentences in columns 6 and 7."""
+    path = Path(path)
+    s1, s2, scores = [], [], []
+    for lineno, line in iter_lines(path):
+        fields = line.strip().split("\t")
+        if len(fields) < 7:
+            raise DataError(f"{path}:{lineno}: expected >= 7 tab-separated columns (STS-B layout)")
+        s1.append(" ".join(fields[5].split()))
+        s2.append(" ".join(fields[6].split()))
+        scores.append(_parse_score(path, lineno, fields[4]))
+    if not scores:
+        raise DataError(f"{path}: no sentence pairs found")
+    return ScoredPairs(name, s1, s2, scores)
+
+
+def read_stsb_sentence_transformers(
+    path: str | os.PathLike, split: str = "dev", name: str = "sts-dev"
+) -> ScoredPairs:
+    """sentence-transformers' ``stsbenchmark.tsv.gz`` (split, genre, dataset, year, sid, score, s1, s2)."""
+    path = Path(path)
+    s1, s2, scores = [], [], []
+    for lineno, line in iter_lines(path):
+        fields = line.split("\t")
+        if lineno == 1 and fields[0] == "split":
+            continue
+        if len(fields) < 8:
+            raise DataError(f"{path}:{lineno}: expected 8 tab-separated columns (stsbenchmark.tsv layout)")
+        if fields[0] == split:
+            s1.append(fields[6])
+            s2.append(fields[7])
+            scores.append(_parse_score(path, lineno, fields[5]))
+    if not scores:
+        raise DataError(f"{path}: no rows with split {split!r}")
+    return ScoredPairs(name, s1, s2, scores)
+
+
+def load_dev_set(dev_file: str | os.PathLike | None, data_dir: str | os.PathLike | None) -> ScoredPairs:
+    """STS-B dev: a given file (either layout), else ``STSBenchmark/sts-dev.csv`` under the data root."""
+    if dev_file is not None:
+        path = Path(dev_file)
+        if not path.is_file():
+            raise DataError(f"{path}: dev file not found")
+        if path.name.endswith(".tsv.gz") or path.name.endswith(".tsv"):
+            return read_stsb_sentence_transformers(path)
+        return read_stsb_senteval(path)
+    root = find_data_root(data_dir)
+    path = root.senteval / "STS" / "STSBenchmark" / "sts-dev.csv"
+    if not path.is_file():
+        raise DataError(f"{path}: STS-B dev set not found under the data root {root.root}")
+    return read_stsb_senteval(path)
+
+
+def write_lines_atomic(path: str | os.PathLike, lines: list[str]) -> None:
+    """Write text lines to a temporary file, then rename: no half-written file looks complete."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
+        for line in lines:
+            handle.write(line + "\n")
+    tmp.replace(path)
+
+
+__all__ = [
+    "DataRoot",
+    "ScoredPairs",
+    "find_data_root",
+    "iter_lines",
+    "load_dev_set",
+    "prepare_pairs",
+    "read_corpus",
+    "read_pairs",
+    "read_sentences",
+    "write_lines_atomic",
+]

@@ -1,0 +1,79 @@
+"""The SCT objective as a pure function (paper eq. 1-2, authors' released code semantics)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+class _QueueKL(torch.autograd.Function):
+    """KL(softmax(reference D'^T / t_ref) || softmax(online D'^T / t_on)) with batchmean, D' = [D; reference].
+
+    The gradient with respect to ``online`` has a closed form, (softmax(online D'^T / t_on) - target)
+    D' / (B t_on), and is computed here in the forward pass. Backward then needs neither the queue nor
+    any B x k intermediate, so the queue may be updated in place right after the forward (a ring
+    buffer with no per-step copy) and the score matrices are freed at once.
+    """
+
+    @staticmethod
+    def forward(ctx, online: Tensor, reference: Tensor, queue: Tensor, t_on: float, t_ref: float) -> Tensor:
+        batch, k = online.shape[0], queue.shape[0]
+        log_target = F.log_softmax(torch.cat((reference @ queue.T, reference @ reference.T), 1) / t_ref, 1)
+        log_online = F.log_softmax(torch.cat((online @ queue.T, online @ reference.T), 1) / t_on, 1)
+        target = log_target.exp()
+        loss = (target * (log_target - log_online)).sum() / batch
+        if ctx.needs_input_grad[0]:
+            coeff = (log_online.exp() - target) / (batch * t_on)
+            ctx.save_for_backward(coeff[:, :k] @ queue + coeff[:, k:] @ reference)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        (grad_online,) = ctx.saved_tensors
+        return grad_output * grad_online, None, None, None, None
+
+
+def cross_view_loss(
+    online_1: Tensor,
+    online_2: Tensor,
+    reference_1: Tensor,
+    reference_2: Tensor,
+    queue_1: Tensor,
+    queue_2: Tensor,
+    online_temperature: float,
+    reference_temperature: float,
+) -> Tensor:
+    """SCT's cross-view similarity-distribution loss for one step.
+
+    All inputs are L2-normalised: ``online_i`` and ``reference_i`` are B x d embeddings of view i,
+    ``queue_i`` is the k x d instance queue D_i as it stands before this step. As in the authors'
+    released code, each queue is scored with its own view's current references appended as the newest
+    entries, D1' = [D1; reference_1] and D2' = [D2; reference_2], and
+
+        c_ref1 = softmax(reference_1 D1'^T / t_ref),  c_on2 = log_softmax(online_2 D1'^T / t_on)
+        c_ref2 = softmax(reference_2 D2'^T / t_ref),  c_on1 = log_softmax(online_1 D2'^T / t_on)
+        loss   = KL(c_ref1 || c_on2) + KL(c_ref2 || c_on1)
+
+    each KL with ``batchmean`` reduction (sum over all entries / B). The paper (eq. 2) weighs the two
+    terms 1/2 each; the released code sums them, and so do we (the factor 2 only rescales the gradient,
+    which AdamW's step size largely absorbs).
+
+    No gradient reaches the references or the queues (they are detached here). The loss is a sum over
+    queue entries, so any fixed permutation of a queue's rows (a ring buffer's storage order) gives
+    the same value. It is computed in float32 even under autocast: temperatures of 0.01 give logits
+    of 100, which half precision cannot softmax faithfully. The gradient is formed in closed form
+    during the forward pass (see ``_QueueKL``), so callers may update the queues in place as soon as
+    this returns.
+    """
+    if online_temperature <= 0 or reference_temperature <= 0:
+        raise ValueError(
+            f"temperatures must be > 0, got online {online_temperature}, reference {reference_temperature}"
+        )
+    with torch.autocast(device_type=online_1.device.type, enabled=False):
+        on1, on2 = online_1.float(), online_2.float()
+        ref1, ref2 = reference_1.detach().float(), reference_2.detach().float()
+        q1, q2 = queue_1.detach().float(), queue_2.detach().float()
+        loss_1 = _QueueKL.apply(on2, ref1, q1, online_temperature, reference_temperature)
+        loss_2 = _QueueKL.apply(on1, ref2, q2, online_temperature, reference_temperature)
+    return loss_1 + loss_2

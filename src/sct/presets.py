@@ -1,0 +1,44 @@
+"""Named hyper-parameter sets stored as JSON data files under ``sct/presets/``."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from sct.errors import ConfigError
+
+# Keys a preset may set; each is a field of the training configuration.
+PRESET_KEYS = {
+    "model",
+    "student_layers",
+    "learning_rate",
+    "queue_size",
+    "online_temperature",
+    "reference_temperature",
+    "batch_size",
+    "max_seq_length",
+    "epochs",
+}
+
+
+def preset_names() -> list[str]:
+    files = resources.files("sct") / "presets"
+    return sorted(p.name.removesuffix(".json") for p in files.iterdir() if p.name.endswith(".json"))
+
+
+def load_preset(name: str, command: str = "train") -> dict[str, Any]:
+    """The preset's settings (``settings``) plus its provenance (``source``, ``description``).
+
+    A preset names the command it is for (``train`` or ``distill``): the paper's two tables differ.
+    """
+    path = resources.files("sct") / "presets" / f"{name}.json"
+    if not path.is_file():
+        raise ConfigError(f"unknown preset {name!r}; available: {', '.join(preset_names())}")
+    data = json.loads(path.read_text())
+    unknown = set(data.get("settings", {})) - PRESET_KEYS
+    if unknown:
+        raise ConfigError(f"preset {name!r} sets unknown keys {sorted(unknown)}")
+    if data.get("command", "train") != command:
+        raise ConfigError(f"preset {name!r} is for `sct {data['command']}`, not `sct {command}`")
+    return data

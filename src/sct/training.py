@@ -1,0 +1,405 @@
+"""`sct train`: self-supervised SCT on sentence-transformers' trainer, with the paper's protocol.
+
+A run trains in ``<output>.incomplete/`` and is renamed to ``<output>`` only when it has finished,
+so an interrupted run never leaves a directory that looks complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sct.data import REPO_ROOT, load_dev_set, prepare_pairs, read_pairs, read_sentences
+from sct.errors import ConfigError, DataError
+from sct.losses import validate_sct_hyperparameters
+
+logger = logging.getLogger(__name__)
+
+DEV_METRIC = "eval_sts-dev_spearman_cosine"
+LOSS_STATE = "sct_loss_state.pt"
+RUN_CONFIG = "run_config.json"
+RUN_SUMMARY = "run_summary.json"
+TRAINING_LOG = "training_log.jsonl"
+CURVES_PNG = "training_curves.png"
+VIEW_MODES = ("pairs", "identical")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on; defaults follow the paper (section 4.1)."""
+
+    train_file: str
+    output_dir: str
+    model: str | None = None
+    student_layers: int | None = None
+    views: str = "pairs"
+    learning_rate: float = 5e-4
+    queue_size: int = 131072
+    online_temperature: float = 0.04
+    reference_temperature: float = 0.03
+    head_expansion: int = 10
+    batch_size: int = 128
+    max_seq_length: int = 32
+    epochs: float = 10.0
+    max_steps: int | None = None
+    eval_steps: int = 64
+    patience: int = 7
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    adam_epsilon: float = 1e-6
+    seed: int = 1000
+    max_samples: int | None = None
+    dedupe: bool = True
+    data_dir: str | None = None
+    dev_file: str | None = None
+    amp: bool = True
+    logging_steps: int = 8
+    eval_batch_size: int = 128
+    keep_checkpoints: bool = False
+    preset: str | None = None
+    overwrite: bool = False
+    resume: bool = False
+
+    def validate(self) -> None:
+        """Reject bad values before any data or model is loaded."""
+        problems = []
+        if self.model is None:
+            problems.append("no model: pass --model or --preset")
+        if self.views not in VIEW_MODES:
+            problems.append(f"--views must be one of {', '.join(VIEW_MODES)}, got {self.views!r}")
+        try:
+            validate_sct_hyperparameters(
+                self.queue_size, self.online_temperature, self.reference_temperature, self.head_expansion
+            )
+        except ValueError as exc:
+            problems.append(str(exc))
+        if self.learning_rate <= 0:
+            problems.append(f"learning rate must be > 0, got {self.learning_rate}")
+        if self.batch_size < 1:
+            problems.append(f"batch size must be >= 1, got {self.batch_size}")
+        elif self.queue_size < self.batch_size:
+            problems.append(f"queue size ({self.queue_size}) must be >= batch size ({self.batch_size})")
+        for name in ("max_seq_length", "eval_steps", "logging_steps", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.patience < 0:
+            problems.append(f"patience must be >= 0 (0 disables early stopping), got {self.patience}")
+        if not 0 <= self.warmup_ratio < 1:
+            problems.append(f"warm-up ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.epochs <= 0:
+            problems.append(f"epochs must be > 0, got {self.epochs}")
+        if self.max_steps is not None and self.max_steps < 1:
+            problems.append(f"max steps must be >= 1, got {self.max_steps}")
+        if self.max_samples is not None and self.max_samples < 1:
+            problems.append(f"max samples must be >= 1, got {self.max_samples}")
+        if self.student_layers is not None and self.student_layers < 1:
+            problems.append(f"student layers must be >= 1, got {self.student_layers}")
+        if self.weight_decay < 0 or self.adam_epsilon <= 0:
+            problems.append("weight decay must be >= 0 and Adam epsilon > 0")
+        if problems:
+            raise ConfigError("invalid training configuration:\n  - " + "\n  - ".join(problems))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def work_dir_for(output_dir: str | Path) -> Path:
+    output = Path(output_dir)
+    return output.with_name(output.name + ".incomplete")
+
+
+def _check_output(config: TrainConfig) -> tuple[Path, Path]:
+    output = Path(config.output_dir)
+    work = work_dir_for(output)
+    if output.exists() and not config.resume:
+        finished = (output / RUN_SUMMARY).is_file()
+        if not config.overwrite:
+            what = "a finished run" if finished else "files"
+            raise ConfigError(
+                f"output directory {output} already holds {what}; pass --overwrite to replace it"
+            )
+    if config.resume:
+        if not work.is_dir():
+            raise ConfigError(f"nothing to resume: {work} does not exist")
+    elif work.exists():
+        if not config.overwrite:
+            raise ConfigError(
+                f"an interrupted run exists at {work}: "
+                "pass --resume to continue it or --overwrite to discard it"
+            )
+        shutil.rmtree(work)
+    return output, work
+
+
+def load_training_pairs(config: TrainConfig) -> list[tuple[str, str]]:
+    if config.views == "identical":
+        pairs = [(s, s) for s in read_sentences(config.train_file)]
+    else:
+        pairs = read_pairs(config.train_file)
+    prepared = prepare_pairs(pairs, seed=config.seed, max_samples=config.max_samples, dedupe=config.dedupe)
+    if len(prepared) < config.batch_size:
+        raise DataError(
+            f"{config.train_file}: {len(prepared)} training pairs after de-duplication, fewer than one batch "
+            f"({config.batch_size}); lower --batch-size or add data"
+        )
+    logger.info("training pairs: %d read, %d used", len(pairs), len(prepared))
+    return prepared
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+        )
+        return out.stdout.strip() if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _environment() -> dict[str, Any]:
+    import sentence_transformers
+    import torch
+    import transformers
+
+    return {
+        "sct_commit": _git_commit(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "sentence_transformers": sentence_transformers.__version__,
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "cpu_threads": torch.get_num_threads(),
+        "machine": platform.machine(),
+    }
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)
+
+
+def latest_checkpoint(work: Path) -> Path | None:
+    """The newest checkpoint that holds both the trainer state and SCT's loss state."""
+    candidates = []
+    for path in (work / "checkpoints").glob("checkpoint-*"):
+        if (path / "trainer_state.json").is_file() and (path / LOSS_STATE).is_file():
+            try:
+                candidates.append((int(path.name.split("-")[-1]), path))
+            except ValueError:
+                continue
+    return max(candidates)[1] if candidates else None
+
+
+def _make_callbacks(loss, work: Path, started: float, log_from_step: int):
+    import torch
+    from transformers import TrainerCallback
+
+    log_path = work / TRAINING_LOG
+
+    class RunCallback(TrainerCallback):
+        """Writes the JSONL log, saves SCT's loss state into checkpoints, scores the final step."""
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            logs = logs or {}
+            record: dict[str, Any] = {"step": state.global_step, "elapsed_s": round(time.time() - started, 2)}
+            if "loss" in logs:
+                record["loss"] = logs["loss"]
+            if "learning_rate" in logs:
+                record["lr"] = logs["learning_rate"]
+            if DEV_METRIC in logs:
+                record["dev_spearman"] = round(logs[DEV_METRIC] * 100, 4)
+            if len(record) > 2 and state.global_step >= log_from_step:
+                with open(log_path, "a") as handle:
+                    handle.write(json.dumps(record) + "\n")
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step >= state.max_steps:
+                control.should_evaluate = True
+                control.should_save = True
+
+        def on_save(self, args, state, control, **kwargs):
+            checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if checkpoint.is_dir():
+                tmp = checkpoint / (LOSS_STATE + ".tmp")
+                torch.save({k: v.detach().cpu() for k, v in loss.loss_state_dict().items()}, tmp)
+                os.replace(tmp, checkpoint / LOSS_STATE)
+
+    return RunCallback()
+
+
+def train(config: TrainConfig) -> dict[str, Any]:
+    """Train SCT as configured; returns the run summary (also written as ``run_summary.json``)."""
+    config.validate()
+    output, work = _check_output(config)
+    pairs = load_training_pairs(config)
+    dev = load_dev_set(config.dev_file, config.data_dir)
+
+    import torch
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
+    from transformers import EarlyStoppingCallback, set_seed
+
+    from sct.losses import SCTLoss
+    from sct.models import load_student, write_model_config
+    from sct.plots import plot_training_log
+
+    work.mkdir(parents=True, exist_ok=True)
+    checkpoint = latest_checkpoint(work) if config.resume else None
+    if config.resume and checkpoint is None:
+        logger.warning("no complete checkpoint in %s: starting the run from the beginning", work)
+    run_info = {
+        "config": config.to_dict(),
+        "environment": _environment(),
+        "train_pairs": len(pairs),
+        "dev_pairs": len(dev.scores),
+    }
+    if config.preset:
+        from sct.presets import load_preset
+
+        run_info["preset"] = load_preset(config.preset)
+    _write_json(work / RUN_CONFIG, run_info)
+
+    set_seed(config.seed)
+    model, info = load_student(config.model, config.student_layers)
+    saved_max_seq_length = model.max_seq_length
+    model.max_seq_length = config.max_seq_length
+    loss = SCTLoss(
+        model,
+        queue_size=config.queue_size,
+        online_temperature=config.online_temperature,
+        reference_temperature=config.reference_temperature,
+        head_expansion=config.head_expansion,
+        seed=config.seed,
+    )
+    resumed_step = 0
+    if checkpoint is not None:
+        loss.load_loss_state_dict(torch.load(checkpoint / LOSS_STATE, map_location="cpu"))
+        resumed_step = int(checkpoint.name.split("-")[-1])
+        log_path = work / TRAINING_LOG
+        if log_path.is_file():  # drop records the interrupted run wrote after its last checkpoint
+            kept = [
+                line for line in log_path.read_text().splitlines() if json.loads(line)["step"] <= resumed_step
+            ]
+            log_path.write_text("".join(line + "\n" for line in kept))
+        logger.info("resuming from %s", checkpoint)
+
+    evaluator = EmbeddingSimilarityEvaluator(
+        dev.sentences1,
+        dev.sentences2,
+        [s / 5.0 for s in dev.scores],
+        batch_size=config.eval_batch_size,
+        main_similarity="cosine",
+        name="sts-dev",
+        write_csv=False,
+    )
+    dataset = Dataset.from_dict({"view_1": [a for a, _ in pairs], "view_2": [b for _, b in pairs]})
+    cuda = torch.cuda.is_available()
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(work / "checkpoints"),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps if config.max_steps is not None else -1,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type="linear",
+        warmup_steps=config.warmup_ratio,
+        weight_decay=config.weight_decay,
+        adam_epsilon=config.adam_epsilon,
+        optim="adamw_torch",
+        fp16=cuda and config.amp,
+        eval_strategy="steps",
+        eval_steps=config.eval_steps,
+        eval_on_start=checkpoint is None,
+        save_strategy="steps",
+        save_steps=config.eval_steps,
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model=DEV_METRIC,
+        greater_is_better=True,
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        seed=config.seed,
+        data_seed=config.seed,
+        report_to="none",
+        dataloader_drop_last=False,
+        dataloader_pin_memory=cuda,
+    )
+    callbacks = [_make_callbacks(loss, work, time.time(), resumed_step + 1 if checkpoint else 0)]
+    if config.patience > 0:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.patience))
+    trainer = SentenceTransformerTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        loss=loss,
+        evaluator=evaluator,
+        callbacks=callbacks,
+    )
+    started = time.time()
+    train_output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    elapsed = time.time() - started
+
+    state = trainer.state
+    model.max_seq_length = saved_max_seq_length
+    model.save(str(work))
+    write_model_config(
+        work,
+        {
+            "student": info.to_dict(),
+            "objective": "sct",
+            "training": {
+                "max_seq_length": config.max_seq_length,
+                "saved_max_seq_length": saved_max_seq_length,
+                "best_dev_spearman": None if state.best_metric is None else state.best_metric * 100,
+                "best_checkpoint": state.best_model_checkpoint,
+                "loss": loss.get_config_dict(),
+            },
+        },
+    )
+    plot_training_log(work / TRAINING_LOG, work / CURVES_PNG, title=f"SCT: {config.model}")
+    if not config.keep_checkpoints:
+        shutil.rmtree(work / "checkpoints", ignore_errors=True)
+    best_step = int(state.best_model_checkpoint.rsplit("-", 1)[-1]) if state.best_model_checkpoint else None
+    summary = {
+        "status": "finished",
+        "best_dev_spearman": None if state.best_metric is None else state.best_metric * 100,
+        "best_step": best_step,
+        "steps": state.global_step,
+        "max_steps": state.max_steps,
+        "stopped_early": state.global_step < state.max_steps,
+        "train_loss": train_output.training_loss,
+        "train_seconds": round(elapsed, 1),
+        "seconds_per_step": round(elapsed / max(1, state.global_step - resumed_step), 3),
+        "sct_commit": run_info["environment"]["sct_commit"],
+    }
+    _write_json(work / RUN_SUMMARY, summary)
+    _finalise(work, output)
+    logger.info(
+        "finished: best STS-B dev %.2f at step %s -> %s",
+        summary["best_dev_spearman"] or float("nan"),
+        best_step,
+        output,
+    )
+    return summary
+
+
+def _finalise(work: Path, output: Path) -> None:
+    """Move the finished run into place with renames only (the old run, if overwritten, goes last)."""
+    old = None
+    if output.exists():
+        old = output.with_name(f"{output.name}.replaced-{os.getpid()}")
+        output.rename(old)
+    work.rename(output)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
