@@ -6,7 +6,6 @@ Every reader reports a bad line as ``file:line: what was expected`` (a :class:`D
 from __future__ import annotations
 
 import gzip
-import io
 import os
 import random
 from collections.abc import Iterator
@@ -75,24 +74,26 @@ def find_data_root(data_dir: str | os.PathLike | None = None) -> DataRoot:
 # --------------------------------------------------------------------------- text files
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    raw = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="")
-
-
 def iter_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
-    """Yield ``(line_number, text)`` without the line ending; undecodable bytes name file:line."""
+    """Yield ``(line_number, text)`` split on newlines only, without the line ending.
+
+    Each line is decoded on its own, so undecodable bytes are reported with their exact line.
+    ``.gz`` files are read through gzip.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    lineno = 0
     try:
-        with _open_text(path) as handle:
-            for lineno, line in enumerate(handle, start=1):  # noqa: B007
-                yield lineno, line.rstrip("\r\n")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}:{lineno + 1}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
-    except (OSError, EOFError) as exc:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as handle:
+            for lineno, raw in enumerate(handle, start=1):
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise DataError(
+                        f"{path}:{lineno}: not valid UTF-8 ({exc.reason} at byte {exc.start})"
+                    ) from exc
+                yield lineno, text.rstrip("\r\n")
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise DataError(f"{path}: cannot read ({exc})") from exc
 
 

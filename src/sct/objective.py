@@ -7,6 +7,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
+def _full_precision(x: Tensor) -> Tensor:
+    """float16/bfloat16 -> float32; float32 and float64 stay as they are."""
+    return x if x.dtype in (torch.float32, torch.float64) else x.float()
+
+
 class _QueueKL(torch.autograd.Function):
     """KL(softmax(reference D'^T / t_ref) || softmax(online D'^T / t_on)) with batchmean, D' = [D; reference].
 
@@ -61,19 +66,19 @@ def cross_view_loss(
 
     No gradient reaches the references or the queues (they are detached here). The loss is a sum over
     queue entries, so any fixed permutation of a queue's rows (a ring buffer's storage order) gives
-    the same value. It is computed in float32 even under autocast: temperatures of 0.01 give logits
-    of 100, which half precision cannot softmax faithfully. The gradient is formed in closed form
-    during the forward pass (see ``_QueueKL``), so callers may update the queues in place as soon as
-    this returns.
+    the same value. It is computed in float32 (float64 inputs stay float64) even under autocast:
+    temperatures of 0.01 give logits of 100, which half precision cannot softmax faithfully. The
+    gradient is formed in closed form during the forward pass (see ``_QueueKL``), so callers may
+    update the queues in place as soon as this returns.
     """
     if online_temperature <= 0 or reference_temperature <= 0:
         raise ValueError(
             f"temperatures must be > 0, got online {online_temperature}, reference {reference_temperature}"
         )
     with torch.autocast(device_type=online_1.device.type, enabled=False):
-        on1, on2 = online_1.float(), online_2.float()
-        ref1, ref2 = reference_1.detach().float(), reference_2.detach().float()
-        q1, q2 = queue_1.detach().float(), queue_2.detach().float()
+        on1, on2 = _full_precision(online_1), _full_precision(online_2)
+        ref1, ref2 = _full_precision(reference_1.detach()), _full_precision(reference_2.detach())
+        q1, q2 = _full_precision(queue_1.detach()), _full_precision(queue_2.detach())
         loss_1 = _QueueKL.apply(on2, ref1, q1, online_temperature, reference_temperature)
         loss_2 = _QueueKL.apply(on1, ref2, q2, online_temperature, reference_temperature)
     return loss_1 + loss_2
