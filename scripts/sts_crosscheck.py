@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from independent_sts import MeanPooledEncoder, score_task  # noqa: E402
 from sct.data import find_data_root  # noqa: E402
 from sct.evaluation.sts import TASK_ORDER, evaluate_sts  # noqa: E402
 from sct.models import load_student, resolve_model  # noqa: E402
+from sct.provenance import environment  # noqa: E402
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -32,9 +32,6 @@ def main() -> None:
     parser.add_argument("--output", default=str(ROOT / "docs" / "results" / "sts_crosscheck.json"))
     args = parser.parse_args()
     senteval = find_data_root(args.data_dir).senteval
-    commit = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
-    ).stdout
     rows = []
     for layers in (None, 2):
         model, _ = load_student(MODEL, layers)
@@ -59,7 +56,7 @@ def main() -> None:
         )
     result = {
         "command": "python scripts/sts_crosscheck.py",
-        "sct_commit": commit.strip() or None,
+        "environment": environment(),
         "senteval_dir": str(senteval),
         "rows": rows,
     }

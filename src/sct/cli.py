@@ -222,7 +222,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.max_seq_length:
         model.max_seq_length = args.max_seq_length
     result = evaluate_sts(model, root.senteval, tasks, batch_size=args.batch_size)
-    result.update(model=args.model, model_info=info.to_dict(), max_seq_length=model.max_seq_length)
+    from sct.provenance import environment
+
+    result.update(
+        model=args.model,
+        model_info=info.to_dict(),
+        max_seq_length=model.max_seq_length,
+        command="sct " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("sct") else None,
+        environment=environment(),
+    )
     label = args.label or args.model
     rows = [(label, result)]
     if baseline is not None:

@@ -10,17 +10,16 @@ import dataclasses
 import json
 import logging
 import os
-import platform
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sct.data import REPO_ROOT, load_dev_set, prepare_pairs, read_pairs, read_sentences
+from sct.data import load_dev_set, prepare_pairs, read_pairs, read_sentences
 from sct.errors import ConfigError, DataError
 from sct.losses import validate_sct_hyperparameters
+from sct.provenance import environment
 
 logger = logging.getLogger(__name__)
 
@@ -155,33 +154,6 @@ def load_training_pairs(config: TrainConfig) -> list[tuple[str, str]]:
     return prepared
 
 
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
-        )
-        return out.stdout.strip() if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def _environment() -> dict[str, Any]:
-    import sentence_transformers
-    import torch
-    import transformers
-
-    return {
-        "sct_commit": _git_commit(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "sentence_transformers": sentence_transformers.__version__,
-        "device": "cuda" if torch.cuda.is_available() else "cpu",
-        "cpu_threads": torch.get_num_threads(),
-        "machine": platform.machine(),
-    }
-
-
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
@@ -260,7 +232,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         logger.warning("no complete checkpoint in %s: starting the run from the beginning", work)
     run_info = {
         "config": config.to_dict(),
-        "environment": _environment(),
+        "environment": environment(),
         "train_pairs": len(pairs),
         "dev_pairs": len(dev.scores),
     }

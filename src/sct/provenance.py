@@ -1,0 +1,42 @@
+"""Where a number came from: the sct commit and the software and machine it ran on."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from typing import Any
+
+from sct.data import REPO_ROOT
+
+
+def git_commit() -> str | None:
+    """The sct commit, with ``-dirty`` when tracked files differ from it (None outside a checkout)."""
+    git = ["git", "-C", str(REPO_ROOT)]
+    try:
+        head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True)
+        if head.returncode != 0:
+            return None
+        status = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+        )
+        return head.stdout.strip() + ("-dirty" if status.stdout.strip() else "")
+    except OSError:
+        return None
+
+
+def environment() -> dict[str, Any]:
+    import sentence_transformers
+    import torch
+    import transformers
+
+    return {
+        "sct_commit": git_commit(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "sentence_transformers": sentence_transformers.__version__,
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "cpu_threads": torch.get_num_threads(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or None,
+    }
