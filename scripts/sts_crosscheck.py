@@ -38,9 +38,7 @@ def main() -> None:
         started = time.time()
         ours = evaluate_sts(model, senteval, show_progress_bar=False)
         ours_s = time.time() - started
-        independent = MeanPooledEncoder(
-            resolve_model(MODEL).location, layers=layers, max_length=model.max_seq_length
-        )
+        independent = MeanPooledEncoder(resolve_model(MODEL).location, layers=layers, max_length=model.max_seq_length)
         started = time.time()
         theirs = {task: score_task(independent, senteval, task) for task in TASK_ORDER}
         rows.append(

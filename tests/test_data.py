@@ -116,9 +116,7 @@ def test_data_root_with_senteval_subfolder_or_senteval_itself(tmp_path):
     found = find_data_root(tmp_path / "root")
     assert found.senteval == (tmp_path / "root" / "senteval").resolve()
     assert found.corpus == (tmp_path / "root").resolve() / "corpus" / "sentences.tsv.gz"
-    assert (
-        find_data_root(tmp_path / "root" / "senteval").senteval == (tmp_path / "root" / "senteval").resolve()
-    )
+    assert find_data_root(tmp_path / "root" / "senteval").senteval == (tmp_path / "root" / "senteval").resolve()
 
 
 def test_data_root_from_environment(tmp_path, monkeypatch):

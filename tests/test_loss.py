@@ -105,3 +105,18 @@ def test_loss_state_holds_head_and_queues_but_not_the_encoder(student):
     other.load_loss_state_dict(state)
     torch.testing.assert_close(other.queue_1.ordered(), loss_fn.queue_1.ordered())
     torch.testing.assert_close(other.head.blocks[0][0].weight, loss_fn.head.blocks[0][0].weight)
+
+
+def test_sentence_transformers_trainer_optimises_the_head(student, tmp_path):
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+
+    loss_fn = SCTLoss(student, queue_size=8, online_temperature=0.05, reference_temperature=0.04)
+    dataset = Dataset.from_dict({"view_1": make_sentences(8, 13), "view_2": make_sentences(8, 14)})
+    args = SentenceTransformerTrainingArguments(output_dir=str(tmp_path), report_to="none", weight_decay=0.01)
+    trainer = SentenceTransformerTrainer(model=student, args=args, train_dataset=dataset, loss=loss_fn)
+    trainer.create_optimizer()
+    optimised = {id(p) for group in trainer.optimizer.param_groups for p in group["params"]}
+    assert all(id(p) in optimised for p in loss_fn.head.parameters())
+    assert all(id(p) in optimised for p in student.parameters() if p.requires_grad)
+    assert not any(id(b) in optimised for b in loss_fn.buffers())

@@ -84,3 +84,17 @@ def test_existing_sentence_transformers_model_is_kept_whole(packaged_model_path)
     assert info.construction == "sentence-transformers"
     assert (info.layers_original, info.layers_kept, info.embedding_dimension) == (6, 2, 384)
     assert len(model[0].auto_model.encoder.layer) == 2
+
+
+def test_mean_pooling_student_drops_normalize_but_keeps_cosines():
+    import numpy as np
+
+    whole, _ = load_student("sentence-transformers/all-MiniLM-L6-v2", layers=2)
+    student, info = load_student("sentence-transformers/all-MiniLM-L6-v2", layers=2, architecture="mean-pooling")
+    assert info.modules_loaded == ["Transformer", "Pooling", "Normalize"]
+    assert info.modules == ["Transformer", "Pooling"]
+    sentences = ["a man is playing a guitar .", "a dog runs in the park ."]
+    a, b = whole.encode(sentences), student.encode(sentences)
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, rtol=1e-5)
+    assert not np.allclose(np.linalg.norm(b, axis=1), 1.0)
+    np.testing.assert_allclose(b / np.linalg.norm(b, axis=1, keepdims=True), a, atol=1e-5)

@@ -41,12 +41,8 @@ def _hand_value(t_on: float, t_ref: float) -> float:
     on2_dots = [[0, 1, 0, 0, 0, 1], [1, 0, 0, 1, 1, 0]]  # online_2 rows . D1'
     ref2_dots = [[0, 0, 1, 0, 1, 0], [1, 1, 0, 0, 0, 1]]  # reference_2 rows . D2'
     on1_dots = [[0, 0, 0, 1, 0, 0], [1, 1, 0, 0, 0, 1]]  # online_1 rows . D2'
-    term_1 = (
-        sum(_kl(_softmax(r, t_ref), _softmax(o, t_on)) for r, o in zip(ref1_dots, on2_dots, strict=True)) / 2
-    )
-    term_2 = (
-        sum(_kl(_softmax(r, t_ref), _softmax(o, t_on)) for r, o in zip(ref2_dots, on1_dots, strict=True)) / 2
-    )
+    term_1 = sum(_kl(_softmax(r, t_ref), _softmax(o, t_on)) for r, o in zip(ref1_dots, on2_dots, strict=True)) / 2
+    term_2 = sum(_kl(_softmax(r, t_ref), _softmax(o, t_on)) for r, o in zip(ref2_dots, on1_dots, strict=True)) / 2
     return term_1 + term_2
 
 
@@ -92,9 +88,7 @@ def _random_unit(*shape, generator):
 def test_value_and_gradient_match_naive_formulation():
     g = torch.Generator().manual_seed(0)
     b, d, k = 5, 7, 11
-    tensors = [_random_unit(b, d, generator=g) for _ in range(4)] + [
-        _random_unit(k, d, generator=g) for _ in range(2)
-    ]
+    tensors = [_random_unit(b, d, generator=g) for _ in range(4)] + [_random_unit(k, d, generator=g) for _ in range(2)]
     ours_in = [t.clone().requires_grad_(i < 2) for i, t in enumerate(tensors)]
     naive_in = [t.clone().requires_grad_(i < 2) for i, t in enumerate(tensors)]
     ours = cross_view_loss(*ours_in, 0.05, 0.04)

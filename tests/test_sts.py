@@ -91,9 +91,7 @@ def test_table_is_in_the_paper_column_order(senteval):
     result = evaluate_sts(FakeEncoder(), senteval, show_progress_bar=False)
     table = format_sts_table([("fake", result)])
     header = table.splitlines()[0]
-    positions = [
-        header.index(t) for t in ["STS12", "STS13", "STS14", "STS15", "STS16", "STS-B", "SICK-R", "Avg."]
-    ]
+    positions = [header.index(t) for t in ["STS12", "STS13", "STS14", "STS15", "STS16", "STS-B", "SICK-R", "Avg."]]
     assert positions == sorted(positions)
     assert "| fake | " in table and f"{result['avg']:.2f}" in table
 

@@ -117,9 +117,7 @@ def test_finished_run_is_not_overwritten_without_flag(tiny_bert, pairs_file, dev
     assert "already holds a finished run" in capsys.readouterr().err
 
 
-def test_interrupted_run_never_looks_finished_and_resumes(
-    tiny_bert, pairs_file, dev_file, tmp_path, monkeypatch
-):
+def test_interrupted_run_never_looks_finished_and_resumes(tiny_bert, pairs_file, dev_file, tmp_path, monkeypatch):
     import torch
 
     from sct import training

@@ -64,13 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
         "decay, batch 128, max_seq_length 32, STS-B dev every 64 steps, best checkpoint kept, early "
         "stopping after 7 evaluations without improvement, at most 10 epochs, AMP on CUDA only.",
     )
-    train.add_argument(
-        "train_file", nargs="?", help="TSV of 'view1<TAB>view2' (or sentences with --views identical)"
-    )
+    train.add_argument("train_file", nargs="?", help="TSV of 'view1<TAB>view2' (or sentences with --views identical)")
     train.add_argument("--output-dir", "-o", help="where the finished run goes (trains in <dir>.incomplete)")
     train.add_argument("--preset", help="named hyper-parameters (see `sct presets`); explicit options win")
     train.add_argument("--model", help="student: local dir, hub id, or offline packaged id")
     train.add_argument("--student-layers", type=int, help="keep only the first N transformer layers")
+    train.add_argument(
+        "--student-architecture",
+        choices=["mean-pooling", "as-is"],
+        default="mean-pooling",
+        help="mean-pooling (default, the paper's student): the model's transformer plus mean pooling, dropping "
+        "e.g. a Normalize module; as-is: train a sentence-transformers model with all its modules",
+    )
     train.add_argument(
         "--views",
         choices=["pairs", "identical"],
@@ -88,12 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=float, help="at most this many epochs (default 10)")
     train.add_argument("--max-steps", type=int, help="stop after this many steps (overrides --epochs)")
     train.add_argument("--eval-steps", type=int, help="evaluate STS-B dev every N steps (default 64)")
-    train.add_argument(
-        "--patience", type=int, help="early stopping patience in evaluations (default 7; 0 off)"
-    )
-    train.add_argument(
-        "--warmup-ratio", type=float, help="fraction of steps for linear warm-up (default 0.1)"
-    )
+    train.add_argument("--patience", type=int, help="early stopping patience in evaluations (default 7; 0 off)")
+    train.add_argument("--warmup-ratio", type=float, help="fraction of steps for linear warm-up (default 0.1)")
     train.add_argument("--weight-decay", type=float, help="AdamW weight decay (default 0.01)")
     train.add_argument("--adam-epsilon", type=float, help="AdamW epsilon (default 1e-6)")
     train.add_argument("--seed", type=int, help="seed for shuffling, queues, head and dropout (default 1000)")
@@ -105,9 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--eval-batch-size", type=int, help="batch size for dev encoding (default 128)")
     train.add_argument("--keep-checkpoints", action="store_true", help="keep checkpoints in the finished run")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run or interrupted run")
-    train.add_argument(
-        "--resume", metavar="RUN_DIR", help="continue the interrupted run RUN_DIR(.incomplete)"
-    )
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue the interrupted run RUN_DIR(.incomplete)")
     _add_data_dir(train)
 
     # ---------------------------------------------------------------- evaluate
@@ -136,9 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         "de-duplicated, shuffled by --seed, one per line.",
     )
     corpus.add_argument("--output", "-o", required=True, help="sentence file to write")
-    corpus.add_argument(
-        "--domains", default="caption,nli", help="comma-separated domains (default caption,nli)"
-    )
+    corpus.add_argument("--domains", default="caption,nli", help="comma-separated domains (default caption,nli)")
     corpus.add_argument("--max-samples", type=int, help="keep at most N sentences")
     corpus.add_argument("--seed", type=int, default=1000)
     corpus.add_argument("--input", help="corpus TSV (default: <data root>/corpus/sentences.tsv.gz)")
@@ -174,6 +171,7 @@ def _train_config(args: argparse.Namespace):
         train_file=args.train_file,
         output_dir=args.output_dir,
         views=args.views,
+        student_architecture=args.student_architecture,
         dedupe=not args.no_dedupe,
         amp=not args.no_amp,
         keep_checkpoints=args.keep_checkpoints,
@@ -228,7 +226,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         model=args.model,
         model_info=info.to_dict(),
         max_seq_length=model.max_seq_length,
-        command="sct " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("sct") else None,
+        command="sct " + " ".join(sys.argv[1:]),
         environment=environment(),
     )
     label = args.label or args.model
@@ -296,9 +294,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
 def _preset_command(name: str) -> str:
     from importlib import resources
 
-    return json.loads((resources.files("sct") / "presets" / f"{name}.json").read_text()).get(
-        "command", "train"
-    )
+    return json.loads((resources.files("sct") / "presets" / f"{name}.json").read_text()).get("command", "train")
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "corpus": cmd_corpus, "presets": cmd_presets}

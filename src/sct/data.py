@@ -89,9 +89,7 @@ def iter_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    raise DataError(
-                        f"{path}:{lineno}: not valid UTF-8 ({exc.reason} at byte {exc.start})"
-                    ) from exc
+                    raise DataError(f"{path}:{lineno}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
                 yield lineno, text.rstrip("\r\n")
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise DataError(f"{path}: cannot read ({exc})") from exc
@@ -111,9 +109,7 @@ def read_pairs(path: str | os.PathLike) -> list[tuple[str, str]]:
             raise DataError(f"{path}:{lineno}: NUL byte in line")
         fields = line.split("\t")
         if len(fields) != 2:
-            raise DataError(
-                f"{path}:{lineno}: expected 2 tab-separated fields (view 1, view 2), found {len(fields)}"
-            )
+            raise DataError(f"{path}:{lineno}: expected 2 tab-separated fields (view 1, view 2), found {len(fields)}")
         first, second = (normalise_whitespace(f) for f in fields)
         if not first or not second:
             raise DataError(f"{path}:{lineno}: empty view (both view 1 and view 2 must have text)")
@@ -198,9 +194,7 @@ def read_stsb_senteval(path: str | os.PathLike, name: str = "sts-dev") -> Scored
     return ScoredPairs(name, s1, s2, scores)
 
 
-def read_stsb_sentence_transformers(
-    path: str | os.PathLike, split: str = "dev", name: str = "sts-dev"
-) -> ScoredPairs:
+def read_stsb_sentence_transformers(path: str | os.PathLike, split: str = "dev", name: str = "sts-dev") -> ScoredPairs:
     """sentence-transformers' ``stsbenchmark.tsv.gz`` (split, genre, dataset, year, sid, score, s1, s2)."""
     path = Path(path)
     s1, s2, scores = [], [], []

@@ -74,9 +74,7 @@ class SCTLoss(nn.Module):
         features = list(sentence_features)
         if len(features) != 2:
             raise ValueError(f"SCTLoss needs exactly two input columns (view 1, view 2), got {len(features)}")
-        online_1, online_2 = (
-            F.normalize(self.head(e), p=2, dim=1) for e in embed_columns(self.model, features, False)
-        )
+        online_1, online_2 = (F.normalize(self.head(e), p=2, dim=1) for e in embed_columns(self.model, features, False))
         with torch.no_grad():
             # Shallow copies: a per-column forward writes its outputs into the feature dict it gets.
             fresh = [dict(f) for f in features]
@@ -85,9 +83,7 @@ class SCTLoss(nn.Module):
             )
         batch = reference_1.shape[0]
         if batch > self.queue_size:
-            raise ValueError(
-                f"batch of {batch} is larger than the queue size {self.queue_size} (need k >= B)"
-            )
+            raise ValueError(f"batch of {batch} is larger than the queue size {self.queue_size} (need k >= B)")
         loss = cross_view_loss(
             online_1,
             online_2,

@@ -94,6 +94,8 @@ class StudentInfo:
     resolved_location: str
     source: str
     construction: str  # "sentence-transformers" or "transformer+mean-pooling"
+    modules_loaded: list[str]
+    modules: list[str]
     layers_original: int | None
     layers_kept: int | None
     embedding_dimension: int | None
@@ -121,9 +123,7 @@ def _load_sentence_transformer(resolved: ResolvedModel, device: str | None):
             construction = "transformer+mean-pooling"
     except (OSError, ValueError) as exc:
         if resolved.source == "hub":
-            raise ModelResolutionError(
-                _not_found_message(resolved.name, resolved.tried) + f"\n({exc})"
-            ) from exc
+            raise ModelResolutionError(_not_found_message(resolved.name, resolved.tried) + f"\n({exc})") from exc
         raise ModelResolutionError(f"cannot load model from {location}: {exc}") from exc
     return model, construction
 
@@ -168,13 +168,45 @@ def truncate_layers(model, layers: int) -> int:
     return original
 
 
-def load_student(name: str, layers: int | None = None, device: str | None = None) -> tuple[Any, StudentInfo]:
-    """Load a student: an existing sentence-transformers model, or a transformer plus mean pooling.
+ARCHITECTURES = ("mean-pooling", "as-is")
 
-    ``layers`` keeps only the first N transformer layers.
+
+def _as_mean_pooling_student(model, device: str | None):
+    """The model's transformer plus plain mean pooling (the paper's student), dropping later modules.
+
+    A sentence-transformers model such as all-MiniLM-L6-v2 ends in a Normalize module. SCT normalises
+    both branches itself; a Normalize inside the encoder also feeds unit vectors to the projection
+    head, and on the 2-layer proxy it made training markedly worse (STS-B dev 36 instead of 56 after
+    64 steps, same settings). Cosine similarity, and so every STS score, is the same either way.
     """
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+
+    if not isinstance(model[0], Transformer):
+        raise ModelResolutionError("a mean-pooling student needs a model whose first module is a Transformer")
+    pooling = Pooling(model[0].get_embedding_dimension(), pooling_mode="mean")
+    return SentenceTransformer(modules=[model[0], pooling], device=device)
+
+
+def load_student(
+    name: str, layers: int | None = None, device: str | None = None, architecture: str = "as-is"
+) -> tuple[Any, StudentInfo]:
+    """Load a model to train or evaluate.
+
+    ``architecture="mean-pooling"`` (what ``sct train`` uses by default) keeps the model's transformer
+    and puts the paper's mean pooling on it; ``"as-is"`` keeps a sentence-transformers model whole
+    (a plain transformer gets mean pooling either way). ``layers`` keeps only the first N transformer
+    layers. Floating-point weights are cast to float32 (trained and saved in full precision).
+    """
+    if architecture not in ARCHITECTURES:
+        raise ModelResolutionError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got {architecture!r}")
     resolved = resolve_model(name)
     model, construction = _load_sentence_transformer(resolved, device)
+    modules_loaded = [type(m).__name__ for m in model]
+    if architecture == "mean-pooling" and construction == "sentence-transformers":
+        model = _as_mean_pooling_student(model, device)
+        construction = "transformer+mean-pooling (from a sentence-transformers model)"
+    model.float()
     _, _, module_list = _encoder_layers(model)
     original = len(module_list) if module_list is not None else None
     if layers is not None:
@@ -185,6 +217,8 @@ def load_student(name: str, layers: int | None = None, device: str | None = None
         resolved_location=resolved.location,
         source=resolved.source,
         construction=construction,
+        modules_loaded=modules_loaded,
+        modules=[type(m).__name__ for m in model],
         layers_original=original,
         layers_kept=kept,
         embedding_dimension=model.get_embedding_dimension(),

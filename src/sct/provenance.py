@@ -16,9 +16,7 @@ def git_commit() -> str | None:
         head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True)
         if head.returncode != 0:
             return None
-        status = subprocess.run(
-            [*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
-        )
+        status = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
         return head.stdout.strip() + ("-dirty" if status.stdout.strip() else "")
     except OSError:
         return None

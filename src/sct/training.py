@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ class TrainConfig:
     output_dir: str
     model: str | None = None
     student_layers: int | None = None
+    student_architecture: str = "mean-pooling"
     views: str = "pairs"
     learning_rate: float = 5e-4
     queue_size: int = 131072
@@ -73,6 +75,8 @@ class TrainConfig:
         problems = []
         if self.model is None:
             problems.append("no model: pass --model or --preset")
+        if self.student_architecture not in ("mean-pooling", "as-is"):
+            problems.append(f"--student-architecture must be mean-pooling or as-is, got {self.student_architecture!r}")
         if self.views not in VIEW_MODES:
             problems.append(f"--views must be one of {', '.join(VIEW_MODES)}, got {self.views!r}")
         try:
@@ -123,17 +127,14 @@ def _check_output(config: TrainConfig) -> tuple[Path, Path]:
         finished = (output / RUN_SUMMARY).is_file()
         if not config.overwrite:
             what = "a finished run" if finished else "files"
-            raise ConfigError(
-                f"output directory {output} already holds {what}; pass --overwrite to replace it"
-            )
+            raise ConfigError(f"output directory {output} already holds {what}; pass --overwrite to replace it")
     if config.resume:
         if not work.is_dir():
             raise ConfigError(f"nothing to resume: {work} does not exist")
     elif work.exists():
         if not config.overwrite:
             raise ConfigError(
-                f"an interrupted run exists at {work}: "
-                "pass --resume to continue it or --overwrite to discard it"
+                f"an interrupted run exists at {work}: pass --resume to continue it or --overwrite to discard it"
             )
         shutil.rmtree(work)
     return output, work
@@ -231,6 +232,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     if config.resume and checkpoint is None:
         logger.warning("no complete checkpoint in %s: starting the run from the beginning", work)
     run_info = {
+        "argv": sys.argv,
         "config": config.to_dict(),
         "environment": environment(),
         "train_pairs": len(pairs),
@@ -243,7 +245,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     _write_json(work / RUN_CONFIG, run_info)
 
     set_seed(config.seed)
-    model, info = load_student(config.model, config.student_layers)
+    model, info = load_student(config.model, config.student_layers, architecture=config.student_architecture)
     saved_max_seq_length = model.max_seq_length
     model.max_seq_length = config.max_seq_length
     loss = SCTLoss(
@@ -260,9 +262,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         resumed_step = int(checkpoint.name.split("-")[-1])
         log_path = work / TRAINING_LOG
         if log_path.is_file():  # drop records the interrupted run wrote after its last checkpoint
-            kept = [
-                line for line in log_path.read_text().splitlines() if json.loads(line)["step"] <= resumed_step
-            ]
+            kept = [line for line in log_path.read_text().splitlines() if json.loads(line)["step"] <= resumed_step]
             log_path.write_text("".join(line + "\n" for line in kept))
         logger.info("resuming from %s", checkpoint)
 

@@ -81,9 +81,7 @@ def read_sts_track(folder: Path, track: str) -> ScoredPairs:
     for lineno, (line, score) in enumerate(zip(input_lines, gold_lines, strict=True), start=1):
         fields = line.split("\t")
         if len(fields) != 2:
-            raise DataError(
-                f"{inputs}:{lineno}: expected 2 tab-separated sentences, found {len(fields)} fields"
-            )
+            raise DataError(f"{inputs}:{lineno}: expected 2 tab-separated sentences, found {len(fields)} fields")
         if score == "":
             continue  # SentEval skips pairs without a gold score
         s1.append(senteval_join(fields[0]))
@@ -158,9 +156,7 @@ def evaluate_sts(
 ) -> dict[str, Any]:
     """Score ``model`` on the STS tasks; returns a JSON-ready dict with per-task and average Spearman."""
     data = load_sts_tasks(senteval_dir, tasks)
-    unique = sorted(
-        {s for subsets in data.values() for sub in subsets for s in (*sub.sentences1, *sub.sentences2)}
-    )
+    unique = sorted({s for subsets in data.values() for sub in subsets for s in (*sub.sentences1, *sub.sentences2)})
     logger.info("encoding %d unique sentences for %s", len(unique), ", ".join(data))
     started = time.perf_counter()
     embeddings = np.asarray(

@@ -1,0 +1,96 @@
+"""Regenerate the README's result blocks from the JSON under docs/results (numbers are never typed in).
+
+python scripts/update_docs.py                      # README blocks from docs/results/*
+python scripts/update_docs.py --demo-run runs/demo # first copy a finished `make demo` run's results
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "docs" / "results"
+
+
+def _block(name: str, body: str, text: str) -> str:
+    pattern = re.compile(rf"(<!-- generated:{name}:begin -->\n).*?(<!-- generated:{name}:end -->)", re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"README has no generated:{name} block")
+    return pattern.sub(lambda m: m.group(1) + body + m.group(2), text)
+
+
+def crosscheck_block() -> str:
+    path = RESULTS / "sts_crosscheck.json"
+    data = json.loads(path.read_text())
+    table = (RESULTS / "sts_crosscheck.md").read_text().split("\n", 1)[1].strip()
+    worst = max(row["max_abs_difference"] for row in data["rows"])
+    env = data["environment"]
+    return (
+        f"{table}\n\nLargest per-task difference: {worst:.4f} Spearman points. Produced by "
+        f"`{data['command']}` at commit `{env['sct_commit']}` ({env['device']}, torch {env['torch']}); "
+        f"JSON: `docs/results/sts_crosscheck.json`.\n"
+    )
+
+
+def demo_block() -> str:
+    from sct.evaluation.sts import format_sts_table
+
+    demo = RESULTS / "demo"
+    before = json.loads((demo / "sts-before.json").read_text())
+    after = json.loads((demo / "sts-after.json").read_text())
+    summary = json.loads((demo / "run_summary.json").read_text())
+    config = json.loads((demo / "run_config.json").read_text())
+    diff = {
+        "tasks": {
+            t: {"spearman": after["tasks"][t]["spearman"] - before["tasks"][t]["spearman"]} for t in after["tasks"]
+        },
+        "avg": after["avg"] - before["avg"],
+    }
+    table = format_sts_table([(before["label"], before), (after["label"], after), ("difference", diff)])
+    dev = [json.loads(line) for line in (demo / "training_log.jsonl").read_text().splitlines()]
+    dev = [r for r in dev if "dev_spearman" in r]
+    cfg = config["config"]
+    env = config["environment"]
+    return (
+        f"{table}\n\nSTS-B dev (Spearman x100) went from {dev[0]['dev_spearman']:.2f} at step 0 to a best of "
+        f"{summary['best_dev_spearman']:.2f} at step {summary['best_step']} of {summary['steps']} "
+        f"({summary['seconds_per_step']:.2f} s per step on {env['cpu_threads']} CPU threads). Settings: preset "
+        f"`{cfg['preset']}`, {config['train_pairs']:,} sentences with dropout-only views (`--views identical`: the "
+        f"paper uses two back-translations, which arrive with the views issue), batch {cfg['batch_size']}, "
+        f"k {cfg['queue_size']}, lr {cfg['learning_rate']}, τ_θ {cfg['online_temperature']}, "
+        f"τ_ref {cfg['reference_temperature']}, {cfg['max_steps']} steps, so a short run, not the paper's "
+        f"10-epoch budget. Produced by `make demo` at commit `{env['sct_commit']}`; JSON, log and curves in "
+        f"`docs/results/demo/`.\n\n![training curves](docs/results/demo/training_curves.png)\n"
+    )
+
+
+def copy_demo(run: Path) -> None:
+    demo = RESULTS / "demo"
+    demo.mkdir(parents=True, exist_ok=True)
+    for name in ("run_summary.json", "run_config.json", "training_log.jsonl", "training_curves.png"):
+        shutil.copy(run / name, demo / name)
+    for suffix in ("sts-before.json", "sts-after.json"):
+        shutil.copy(run.with_name(f"{run.name}-{suffix}"), demo / suffix)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--demo-run", type=Path, help="a finished `make demo` run directory to record")
+    args = parser.parse_args()
+    if args.demo_run:
+        copy_demo(args.demo_run)
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    if (RESULTS / "sts_crosscheck.json").is_file():
+        text = _block("sts_crosscheck", crosscheck_block(), text)
+    if (RESULTS / "demo" / "sts-after.json").is_file():
+        text = _block("demo", demo_block(), text)
+    readme.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
