@@ -68,6 +68,57 @@ def demo_block() -> str:
     )
 
 
+def views_block() -> str:
+    views = RESULTS / "views"
+    parts = []
+    compare = views / "compare.json"
+    if compare.is_file():
+        data = json.loads(compare.read_text())
+        table = (views / "compare.md").read_text().split("\n", 1)[1].strip()
+        env = data["environment"]
+        common = " ".join(data["spec"].get("common", []))
+        gpu = env.get("gpu") or env["device"]
+        dev = "; ".join(
+            f"{r['name']} {r['best_dev_spearman']:.2f} (step {r['best_step']})" for r in data["rows"] if "sts" in r
+        )
+        parts.append(
+            "**Which views train best here** (same 30,000 sentences, same budget: "
+            f"`sct train <pairs> {common}`; 7-task STS after training; best STS-B dev: {dev}):\n\n"
+            f"{table}\n\nProduced by `{data['command']}` at commit `{env['sct_commit']}` on {gpu}; "
+            "JSON: `docs/results/views/compare.json`."
+        )
+    report = views / "report.json"
+    if report.is_file():
+        data = json.loads(report.read_text())
+        table = (views / "report.md").read_text().split("\n", 1)[1].strip()
+        row = next(iter(data["methods"].values()))
+        parts.append(
+            f"**View quality** (paper's Table 5 analogue, {row['sample']} sentences of the same sample, encoder "
+            f"{row['encoder']}):\n\n{table}\n\nProduced by `sct views SAMPLE --method M --report "
+            f"docs/results/views/report.json` per method at commit `{row['sct_commit']}`."
+        )
+    speed = ROOT / "benchmarks" / "results" / "views_speed.json"
+    if speed.is_file():
+        data = json.loads(speed.read_text())
+        best = max(data["rows"], key=lambda r: r["sentences_per_second"])
+        parts.append(
+            f"**Speed:** both Apertium views together at {best['sentences_per_second']:.0f} sentences/s "
+            f"({best['sentences']} sentences, {best['workers']} workers, {data['cpu_count']} cores), measured by "
+            f"`{data['command']}` at commit `{data['environment']['sct_commit']}` "
+            "(`benchmarks/results/views_speed.json`)."
+        )
+    full = views / "paper_domain_pairs.json"
+    if full.is_file():
+        data = json.loads(full.read_text())
+        parts.append(
+            f"**The paper-domain pairs file:** {data['sentences']:,} sentences (`{data['corpus_command']}`: "
+            f"{data['corpus_summary']}) turned into `bt` pairs in {data['views_seconds'] / 60:.1f} minutes "
+            f"(`{data['views_command']}`, commit `{data['sct_commit']}`; {data['failed_kept']} translations kept "
+            "the original)."
+        )
+    return "\n\n".join(parts) + "\n"
+
+
 def copy_demo(run: Path) -> None:
     demo = RESULTS / "demo"
     demo.mkdir(parents=True, exist_ok=True)
@@ -89,6 +140,8 @@ def main() -> None:
         text = _block("sts_crosscheck", crosscheck_block(), text)
     if (RESULTS / "demo" / "sts-after.json").is_file():
         text = _block("demo", demo_block(), text)
+    if (RESULTS / "views").is_dir():
+        text = _block("views", views_block(), text)
     readme.write_text(text)
 
 

@@ -129,17 +129,57 @@ def build_parser() -> argparse.ArgumentParser:
     # ---------------------------------------------------------------- corpus
     corpus = sub.add_parser(
         "corpus",
-        help="select training sentences from the unlabelled corpus",
-        description="Select sentences from <data root>/corpus/sentences.tsv.gz (source, domain, sentence) "
-        "by domain, "
-        "de-duplicated, shuffled by --seed, one per line.",
+        help="select training sentences (corpus TSV or any sentence file), leakage-guarded",
+        description="Select training sentences from <data root>/corpus/sentences.tsv.gz (source, domain, sentence) "
+        "or from any one-sentence-per-line file (--input): by domain, by length in words, de-duplicated on a "
+        "normalised key (lower-case alphanumerics), shuffled by --seed. The leakage guard (on by default) drops "
+        "every sentence that appears in an evaluation set under the data root (STS12-16, STS-B, SICK, SNLI "
+        "dev/test, TwitterPara) and reports how many it dropped from which set.",
     )
-    corpus.add_argument("--output", "-o", required=True, help="sentence file to write")
-    corpus.add_argument("--domains", default="caption,nli", help="comma-separated domains (default caption,nli)")
+    corpus.add_argument("--output", "-o", required=True, help="sentence file to write (one per line)")
+    corpus.add_argument("--input", help="corpus TSV or sentence file (default: <data root>/corpus/sentences.tsv.gz)")
+    corpus.add_argument(
+        "--domains", default="caption,nli", help="comma-separated corpus domains (default caption,nli: the paper's "
+        "SNLI/MultiNLI domain); 'all' keeps every domain; ignored for plain sentence files",
+    )  # fmt: skip
+    corpus.add_argument("--min-words", type=int, default=3, help="shortest sentence kept, in words (default 3)")
+    corpus.add_argument("--max-words", type=int, default=64, help="longest sentence kept, in words (default 64)")
     corpus.add_argument("--max-samples", type=int, help="keep at most N sentences")
     corpus.add_argument("--seed", type=int, default=1000)
-    corpus.add_argument("--input", help="corpus TSV (default: <data root>/corpus/sentences.tsv.gz)")
+    corpus.add_argument("--no-leakage-guard", action="store_true", help="keep sentences found in evaluation sets")
     _add_data_dir(corpus)
+
+    # ---------------------------------------------------------------- views
+    from sct.views import METHODS
+
+    views = sub.add_parser(
+        "views",
+        help="build two augmented views per sentence (back-translation and others), offline",
+        description="Write 'view1<TAB>view2' for every sentence of INPUT, aligned line by line. "
+        + " ".join(f"{name}: {text}." for name, text in METHODS.items())
+        + " A sentence whose translation fails or comes back empty keeps its original text (counted). "
+        "Translations are cached per engine by sentence hash, so re-running or extending a corpus translates only "
+        "new sentences and an interrupted run resumes.",
+    )
+    views.add_argument("input", help="one sentence per line (blank lines are skipped and counted)")
+    views.add_argument("--method", "-m", choices=list(METHODS), default="bt", help="view method (default bt)")
+    views.add_argument("--output", "-o", required=True, help="pairs TSV to write (statistics go to OUTPUT.json)")
+    views.add_argument("--workers", type=int, default=2, help="parallel translation chunks (default 2)")
+    views.add_argument("--chunk-size", type=int, default=2000, help="sentences per translation call")
+    views.add_argument("--seed", type=int, default=1000, help="seed of synonym and mlm draws")
+    views.add_argument("--cache-dir", help="translation cache (default $SCT_HOME/views-cache)")
+    views.add_argument("--mlm-model", help="masked LM for --method mlm (local dir or hub id)")
+    views.add_argument("--max-words", type=int, default=200, help="longer sentences are kept untranslated")
+    views.add_argument(
+        "--min-overlap", type=float, help="replace a view by its source when it keeps less than this fraction of "
+        "the source's words (0-1)",
+    )  # fmt: skip
+    views.add_argument("--report", help="update this JSON (and its .md table) with a quality report of the views")
+    views.add_argument("--report-sample", type=int, default=1000, help="sentences in the report sample")
+    views.add_argument(
+        "--report-model", default="sentence-transformers/all-MiniLM-L6-v2", help="encoder for the report's cosines"
+    )
+    _add_data_dir(views)
 
     sub.add_parser("presets", help="list the named hyper-parameter presets", description="List presets.")
     return parser
@@ -258,26 +298,67 @@ def _difference(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
 
 
 def cmd_corpus(args: argparse.Namespace) -> int:
-    import random
+    from sct.corpus import select_sentences
+    from sct.data import find_data_root, write_lines_atomic
 
-    from sct.data import find_data_root, read_corpus, write_lines_atomic
-
-    path = Path(args.input) if args.input else find_data_root(args.data_dir).corpus
-    domains = {d.strip() for d in args.domains.split(",") if d.strip()}
-    seen: set[str] = set()
-    sentences = []
-    for _, _, sentence in read_corpus(path, domains):
-        key = "".join(ch for ch in sentence.lower() if ch.isalnum())
-        if sentence and key not in seen:
-            seen.add(key)
-            sentences.append(sentence)
-    random.Random(args.seed).shuffle(sentences)
-    if args.max_samples is not None:
-        sentences = sentences[: args.max_samples]
+    if args.min_words < 1 or args.max_words < args.min_words:
+        raise ConfigError(f"need 1 <= --min-words <= --max-words, got {args.min_words} and {args.max_words}")
+    root = None
+    if args.input is None or not args.no_leakage_guard:
+        root = find_data_root(args.data_dir)
+    path = Path(args.input) if args.input else root.corpus
+    domains = None if args.domains == "all" else {d.strip() for d in args.domains.split(",") if d.strip()}
+    sentences, stats = select_sentences(
+        path,
+        domains=domains,
+        min_words=args.min_words,
+        max_words=args.max_words,
+        max_samples=args.max_samples,
+        seed=args.seed,
+        guard_root=None if args.no_leakage_guard else root,
+    )
     if not sentences:
-        raise ConfigError(f"{path}: no sentences in domains {sorted(domains)}")
+        raise ConfigError(f"{path}: no sentences left after filtering ({json.dumps(stats.to_dict())})")
     write_lines_atomic(args.output, sentences)
-    print(f"wrote {len(sentences)} sentences ({', '.join(sorted(domains))}) to {args.output}")
+    leak = ", ".join(f"{k} {v}" for k, v in stats.leakage_by_set.items()) or "none"
+    guard = "off" if args.no_leakage_guard else f"dropped {stats.leakage_dropped} ({leak})"
+    print(
+        f"wrote {stats.written} sentences to {args.output}: read {stats.read}, other domains {stats.domain_filtered}, "
+        f"outside {args.min_words}-{args.max_words} words {stats.length_filtered}, duplicates {stats.duplicates}, "
+        f"leakage guard {guard}"
+    )
+    return 0
+
+
+def cmd_views(args: argparse.Namespace) -> int:
+    from sct.views import build_views, read_view_input, write_pairs
+
+    if args.workers < 1 or args.chunk_size < 1 or args.max_words < 1:
+        raise ConfigError("--workers, --chunk-size and --max-words must be >= 1")
+    if args.min_overlap is not None and not 0 <= args.min_overlap <= 1:
+        raise ConfigError(f"--min-overlap must be between 0 and 1, got {args.min_overlap}")
+    sentences, blank = read_view_input(args.input)
+    view1, view2, stats = build_views(
+        sentences,
+        args.method,
+        seed=args.seed,
+        workers=args.workers,
+        chunk_size=args.chunk_size,
+        cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        mlm_model=args.mlm_model,
+        max_words=args.max_words,
+        min_overlap=args.min_overlap,
+    )
+    stats.blank_lines_skipped = blank
+    write_pairs(args.output, view1, view2, stats)
+    print(f"wrote {len(view1)} view pairs ({args.method}) to {args.output}: {json.dumps(stats.to_dict())}")
+    if args.report:
+        from sct.views.report import update_report
+
+        table = update_report(
+            Path(args.report), args.method, sentences, view1, view2, args.report_model, args.report_sample, args.seed
+        )
+        print(table)
     return 0
 
 
@@ -297,7 +378,13 @@ def _preset_command(name: str) -> str:
     return json.loads((resources.files("sct") / "presets" / f"{name}.json").read_text()).get("command", "train")
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "corpus": cmd_corpus, "presets": cmd_presets}
+COMMANDS = {
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "corpus": cmd_corpus,
+    "views": cmd_views,
+    "presets": cmd_presets,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

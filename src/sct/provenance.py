@@ -34,6 +34,7 @@ def environment() -> dict[str, Any]:
         "transformers": transformers.__version__,
         "sentence_transformers": sentence_transformers.__version__,
         "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "cpu_threads": torch.get_num_threads(),
         "machine": platform.machine(),
         "processor": platform.processor() or None,

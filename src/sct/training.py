@@ -339,7 +339,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
             },
         },
     )
-    plot_training_log(work / TRAINING_LOG, work / CURVES_PNG, title=f"SCT: {config.model}")
+    layers = f", first {info.layers_kept} layers" if config.student_layers else ""
+    plot_training_log(work / TRAINING_LOG, work / CURVES_PNG, title=f"SCT: {config.model}{layers}")
     if not config.keep_checkpoints:
         shutil.rmtree(work / "checkpoints", ignore_errors=True)
     best_step = int(state.best_model_checkpoint.rsplit("-", 1)[-1]) if state.best_model_checkpoint else None

@@ -1,0 +1,119 @@
+"""Train and evaluate a list of runs under one budget, side by side (used for the view-method comparison).
+
+  python scripts/compare_runs.py RUNS.json --output results.json [--work-dir runs/compare] [--data-dir DIR]
+
+RUNS.json: {"common": ["--preset", "minilm-l2", "--max-steps", "400", ...],
+            "baseline_model": "sentence-transformers/all-MiniLM-L6-v2", "baseline_args": ["--student-layers", "2"],
+            "runs": [{"name": "bt", "train_file": "pairs-bt.tsv.gz", "args": []}, ...]}
+Each run is `python -m sct train TRAIN_FILE <common> <args>` then `python -m sct evaluate --tasks sts`; the
+results JSON (and a markdown table beside it) holds every run's STS scores, best dev score and timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from sct.evaluation.sts import TASK_ORDER, format_sts_table  # noqa: E402
+from sct.provenance import environment  # noqa: E402
+
+
+def sct(*args: str, log: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    with open(log, "a") as handle:
+        handle.write(f"$ sct {' '.join(args)}\n")
+        handle.flush()
+        subprocess.run([sys.executable, "-m", "sct", *args], check=True, stdout=handle, stderr=handle, env=env)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", type=Path)
+    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--work-dir", type=Path, default=ROOT / "runs" / "compare")
+    parser.add_argument("--data-dir")
+    args = parser.parse_args()
+    spec = json.loads(args.runs.read_text())
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    data = ["--data-dir", args.data_dir] if args.data_dir else []
+    log = args.work_dir / "log.txt"
+    result = {
+        "command": "python scripts/compare_runs.py " + " ".join(sys.argv[1:]),
+        "spec": spec,
+        "environment": environment(),
+        "rows": [],
+    }
+    if spec.get("baseline_model"):
+        out = args.work_dir / "baseline-sts.json"
+        sct("evaluate", spec["baseline_model"], *spec.get("baseline_args", []), "--tasks", "sts",
+            "--output-json", str(out), "--label", "untrained", *data, log=log)  # fmt: skip
+        baseline = json.loads(out.read_text())
+        result["baseline"] = {"sts": {t: baseline["tasks"][t]["spearman"] for t in TASK_ORDER}, "avg": baseline["avg"]}
+    for run in spec["runs"]:
+        name, run_dir = run["name"], args.work_dir / run["name"]
+        started = time.time()
+        try:
+            sct("train", run["train_file"], "-o", str(run_dir), "--overwrite", *spec.get("common", []),
+                *run.get("args", []), *data, log=log)  # fmt: skip
+            sts_path = args.work_dir / f"{name}-sts.json"
+            sct(
+                "evaluate",
+                str(run_dir),
+                "--tasks",
+                "sts",
+                "--output-json",
+                str(sts_path),
+                "--label",
+                name,
+                *data,
+                log=log,
+            )
+        except subprocess.CalledProcessError as exc:
+            result["rows"].append({"name": name, "error": f"exit {exc.returncode}; see {log}"})
+            continue
+        summary = json.loads((run_dir / "run_summary.json").read_text())
+        sts = json.loads(sts_path.read_text())
+        dev = [json.loads(line) for line in (run_dir / "training_log.jsonl").read_text().splitlines()]
+        result["rows"].append(
+            {
+                "name": name,
+                "train_file": run["train_file"],
+                "args": run.get("args", []),
+                "sts": {t: sts["tasks"][t]["spearman"] for t in TASK_ORDER},
+                "avg": sts["avg"],
+                "best_dev_spearman": summary["best_dev_spearman"],
+                "best_step": summary["best_step"],
+                "steps": summary["steps"],
+                "dev_curve": [[r["step"], r["dev_spearman"]] for r in dev if "dev_spearman" in r],
+                "seconds_per_step": summary["seconds_per_step"],
+                "wall_seconds": round(time.time() - started, 1),
+            }
+        )
+        args.output.write_text(json.dumps(result, indent=2) + "\n")  # partial results survive a time-out
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    rows = []
+    if "baseline" in result:
+        rows.append(("untrained", {"tasks": {t: {"spearman": v} for t, v in result["baseline"]["sts"].items()},
+                                   "avg": result["baseline"]["avg"]}))  # fmt: skip
+    for row in result["rows"]:
+        if "sts" in row:
+            rows.append(
+                (row["name"], {"tasks": {t: {"spearman": v} for t, v in row["sts"].items()}, "avg": row["avg"]})
+            )
+    table = format_sts_table(rows)
+    args.output.with_suffix(".md").write_text(f"<!-- generated by scripts/compare_runs.py from {args.output.name} -->\n"
+                                              f"{table}\n")  # fmt: skip
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

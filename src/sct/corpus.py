@@ -1,0 +1,95 @@
+"""`sct corpus`: training sentences from the unlabelled corpus or any sentence file, leakage-guarded."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sct.data import DataRoot, iter_lines, normalise_whitespace, read_corpus
+from sct.errors import DataError
+from sct.leakage import LeakageGuard, sentence_key
+
+logger = logging.getLogger(__name__)
+
+CORPUS_HEADER = ["source", "domain", "sentence"]
+
+
+@dataclass
+class CorpusStats:
+    read: int = 0
+    domain_filtered: int = 0
+    length_filtered: int = 0
+    duplicates: int = 0
+    leakage_dropped: int = 0
+    leakage_by_set: dict[str, int] = field(default_factory=dict)
+    written: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _is_corpus_tsv(path: Path) -> bool:
+    for _, line in iter_lines(path):
+        return line.split("\t") == CORPUS_HEADER
+    return False
+
+
+def _sentences(path: Path, domains: set[str] | None, stats: CorpusStats) -> Iterator[str]:
+    if _is_corpus_tsv(path):
+        total = 0
+        for _, domain, sentence in read_corpus(path):
+            total += 1
+            if domains is None or domain in domains:
+                yield sentence
+            else:
+                stats.domain_filtered += 1
+        stats.read = total
+    else:  # one sentence per line
+        for lineno, line in iter_lines(path):
+            if "\x00" in line:
+                raise DataError(f"{path}:{lineno}: NUL byte in line")
+            text = normalise_whitespace(line)
+            if text:
+                stats.read += 1
+                yield text
+
+
+def select_sentences(
+    path: Path,
+    *,
+    domains: set[str] | None,
+    min_words: int,
+    max_words: int,
+    max_samples: int | None,
+    seed: int,
+    guard_root: DataRoot | None,
+) -> tuple[list[str], CorpusStats]:
+    """Filter by domain and length, de-duplicate by normalised key, drop evaluation sentences, shuffle, cut."""
+    stats = CorpusStats()
+    guard = LeakageGuard.from_root(guard_root) if guard_root is not None else None
+    seen: set[str] = set()
+    kept: list[str] = []
+    for sentence in _sentences(path, domains, stats):
+        if not min_words <= len(sentence.split()) <= max_words:
+            stats.length_filtered += 1
+            continue
+        key = sentence_key(sentence)
+        if not key or key in seen:
+            stats.duplicates += 1
+            continue
+        seen.add(key)
+        kept.append(sentence)
+    if guard is not None:
+        kept = list(guard.filter(kept))
+        stats.leakage_dropped = guard.dropped_total
+        stats.leakage_by_set = {k: v for k, v in guard.dropped.items() if v}
+        logger.info(guard.report())
+    random.Random(seed).shuffle(kept)
+    if max_samples is not None:
+        kept = kept[:max_samples]
+    stats.written = len(kept)
+    return kept, stats
