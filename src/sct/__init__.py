@@ -1,12 +1,23 @@
-"""sct: Self-Supervised Cross-View Training (Limkonchotiwat et al., TACL 2023) on sentence-transformers."""
+"""sct: Self-Supervised Cross-View Training (Limkonchotiwat et al., TACL 2023) on sentence-transformers.
+
+The public names are imported lazily, so that ``sct --help`` and the data tools start without torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from sct.errors import ConfigError, DataError, ModelResolutionError, SCTError
-from sct.head import ProjectionHead
-from sct.losses import SCTLoss
-from sct.objective import cross_view_loss
-from sct.queue import InstanceQueue
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "InstanceQueue": "sct.queue",
+    "ProjectionHead": "sct.head",
+    "SCTLoss": "sct.losses",
+    "cross_view_loss": "sct.objective",
+}
 
 __all__ = [
     "ConfigError",
@@ -19,3 +30,9 @@ __all__ = [
     "cross_view_loss",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'sct' has no attribute {name!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 from typing import Any
@@ -10,16 +11,19 @@ from sct.data import REPO_ROOT
 
 
 def git_commit() -> str | None:
-    """The sct commit, with ``-dirty`` when tracked files differ from it (None outside a checkout)."""
+    """The sct commit, with ``-dirty`` when tracked files differ from it.
+
+    Outside a git checkout (a copied tree on a remote machine) ``$SCT_COMMIT`` names it, else None.
+    """
     git = ["git", "-C", str(REPO_ROOT)]
     try:
         head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True)
         if head.returncode != 0:
-            return None
+            return os.environ.get("SCT_COMMIT")
         status = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
         return head.stdout.strip() + ("-dirty" if status.stdout.strip() else "")
     except OSError:
-        return None
+        return os.environ.get("SCT_COMMIT")
 
 
 def environment() -> dict[str, Any]:

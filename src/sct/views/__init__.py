@@ -162,9 +162,17 @@ def build_views(
 
         return NeuralRoundTrip(workers=workers)
 
+    def both(first: Callable[[], Any], second: Callable[[], Any]) -> tuple[list[str], list[str]]:
+        """The two views' engines run side by side (each already parallel over chunks)."""
+        engines = first(), second()  # constructed here so a missing engine fails before any work
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            one = pool.submit(engine_view, engines[0], "view1")
+            two = pool.submit(engine_view, engines[1], "view2")
+            return one.result(), two.result()
+
     builders: dict[str, Callable[[], tuple[list[str], list[str]]]] = {
-        "bt": lambda: (engine_view(apertium("spa"), "view1"), engine_view(apertium("cat"), "view2")),
-        "bt-neural": lambda: (engine_view(neural(), "view1"), engine_view(apertium("spa"), "view2")),
+        "bt": lambda: both(lambda: apertium("spa"), lambda: apertium("cat")),
+        "bt-neural": lambda: both(neural, lambda: apertium("spa")),
         "neural-original": lambda: (engine_view(neural(), "view1"), list(work)),
         "same-bt": lambda: (lambda v: (v, list(v)))(engine_view(apertium("spa"), "view1")),
         "synonym": lambda: _synonym_views(work, seed),
