@@ -207,3 +207,9 @@ def test_word_edit_distance_by_hand():
     assert word_edit_distance("a man plays guitar", "a man is playing guitar") == 2
     assert word_edit_distance("", "a b") == 2
     assert word_edit_distance("same words", "same words") == 0
+
+
+def test_cache_is_safe_under_concurrent_writers(tmp_path):
+    sentences = [f"s{i}" for i in range(400)]
+    out, translated, _ = _run_engine(FakeEngine(), sentences, tmp_path, workers=8, chunk_size=5, label="v")
+    assert translated == 400 and out == [s.upper() for s in sentences]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -15,9 +16,13 @@ def sentence_hash(text: str) -> str:
 
 
 class TranslationCache:
-    """``engine -> {hash(sentence): output}``; each ``put`` commits, so an interrupted run resumes."""
+    """``engine -> {hash(sentence): output}``; each ``put`` commits, so an interrupted run resumes.
+
+    One connection is shared by the translation threads, so every statement holds a lock.
+    """
 
     def __init__(self, directory: Path, engine: str) -> None:
+        self._lock = threading.Lock()
         try:
             directory.mkdir(parents=True, exist_ok=True)
             self.path = directory / f"{engine}.sqlite"
@@ -33,17 +38,17 @@ class TranslationCache:
         for start in range(0, len(texts), 500):
             chunk = {sentence_hash(t): t for t in texts[start : start + 500]}
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(f"SELECT key, output FROM views WHERE key IN ({marks})", list(chunk))
+            with self._lock:
+                rows = self._db.execute(f"SELECT key, output FROM views WHERE key IN ({marks})", list(chunk)).fetchall()
             for key, output in rows:
                 found[chunk[key]] = output
         return found
 
     def put_many(self, pairs: dict[str, str]) -> None:
-        self._db.executemany(
-            "INSERT OR REPLACE INTO views (key, output) VALUES (?, ?)",
-            [(sentence_hash(t), out) for t, out in pairs.items()],
-        )
-        self._db.commit()
+        rows = [(sentence_hash(t), out) for t, out in pairs.items()]
+        with self._lock:
+            self._db.executemany("INSERT OR REPLACE INTO views (key, output) VALUES (?, ?)", rows)
+            self._db.commit()
 
     def close(self) -> None:
         self._db.close()
