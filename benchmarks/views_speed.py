@@ -1,6 +1,6 @@
-"""Throughput of `sct views --method bt` (both Apertium round trips) on corpus sentences, no cache.
+"""Throughput of `sct views` (both views, cold cache) on corpus sentences, per method and worker count.
 
-  .venv/bin/python benchmarks/views_speed.py [--sentences 20000] [--workers 2] [--chunk-size 2000]
+  .venv/bin/python benchmarks/views_speed.py [--sentences 10000] [--workers 1 2] [--methods bt bt-neural]
 
 Prints a table and writes benchmarks/results/views_speed.json (machine, commit, settings, sentences/s).
 """
@@ -25,9 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sentences", type=int, default=20000)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--chunk-size", type=int, default=2000)
+    parser.add_argument("--sentences", type=int, default=10000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--methods", nargs="+", default=["bt", "bt-neural"])
+    parser.add_argument("--chunk-size", type=int, default=8000)
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "views_speed.json"))
     args = parser.parse_args()
     root = find_data_root()
@@ -36,25 +37,27 @@ def main() -> None:
         guard_root=None,
     )  # fmt: skip
     rows = []
-    for workers in args.workers:
-        with tempfile.TemporaryDirectory() as cache:
-            started = time.perf_counter()
-            _, _, stats = build_views(
-                sentences, "bt", workers=workers, chunk_size=args.chunk_size, cache_dir=Path(cache)
+    for method in args.methods:
+        for workers in args.workers:
+            with tempfile.TemporaryDirectory() as cache:
+                started = time.perf_counter()
+                _, _, stats = build_views(
+                    sentences, method, workers=workers, chunk_size=args.chunk_size, cache_dir=Path(cache)
+                )
+                seconds = time.perf_counter() - started
+            rows.append(
+                {
+                    "method": method,
+                    "workers": workers,
+                    "chunk_size": args.chunk_size,
+                    "sentences": len(sentences),
+                    "seconds": round(seconds, 2),
+                    "sentences_per_second": round(len(sentences) / seconds, 1),
+                    "failed_kept": stats.failed_kept,
+                }
             )
-            seconds = time.perf_counter() - started
-        rows.append(
-            {
-                "method": "bt (eng-spa-eng and eng-cat-eng)",
-                "workers": workers,
-                "chunk_size": args.chunk_size,
-                "sentences": len(sentences),
-                "seconds": round(seconds, 2),
-                "sentences_per_second": round(len(sentences) / seconds, 1),
-                "failed_kept": stats.failed_kept,
-            }
-        )
-        print(f"workers {workers}: {len(sentences)} sentences in {seconds:.1f} s = {len(sentences) / seconds:.0f}/s")
+            print(f"{method}, workers {workers}: {len(sentences)} sentences in {seconds:.1f} s "
+                  f"= {len(sentences) / seconds:.0f}/s")  # fmt: skip
     result = {
         "command": "python benchmarks/views_speed.py " + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in
                                                                    vars(args).items() if k != "output"),
@@ -66,9 +69,10 @@ def main() -> None:
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print("| workers | sentences | seconds | sentences/s |\n|---|---|---|---|")
+    print("| method | workers | sentences | seconds | sentences/s |\n|---|---|---|---|---|")
     for row in rows:
-        print(f"| {row['workers']} | {row['sentences']} | {row['seconds']} | {row['sentences_per_second']} |")
+        print(f"| {row['method']} | {row['workers']} | {row['sentences']} | {row['seconds']} | "
+              f"{row['sentences_per_second']} |")  # fmt: skip
 
 
 if __name__ == "__main__":
