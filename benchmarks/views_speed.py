@@ -59,8 +59,12 @@ def main() -> None:
             print(f"{method}, workers {workers}: {len(sentences)} sentences in {seconds:.1f} s "
                   f"= {len(sentences) / seconds:.0f}/s")  # fmt: skip
     result = {
-        "command": "python benchmarks/views_speed.py " + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in
-                                                                   vars(args).items() if k != "output"),
+        "command": "python benchmarks/views_speed.py "
+        + " ".join(
+            f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in vars(args).items()
+            if k != "output"
+        ),
         "environment": environment(),
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
