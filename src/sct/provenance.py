@@ -9,9 +9,11 @@ from typing import Any
 
 from sct.data import REPO_ROOT
 
+CODE_PATHS = ("src", "scripts", "benchmarks", "tests", "pyproject.toml", "Makefile")
+
 
 def git_commit() -> str | None:
-    """The sct commit, with ``-dirty`` when tracked files differ from it.
+    """The sct commit, with ``-dirty`` when tracked code (not docs) differs from it.
 
     Outside a git checkout (a copied tree on a remote machine) ``$SCT_COMMIT`` names it, else None.
     """
@@ -20,7 +22,10 @@ def git_commit() -> str | None:
         head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True)
         if head.returncode != 0:
             return os.environ.get("SCT_COMMIT")
-        status = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+        # Only what can change a result counts; edited docs do not make a run dirty.
+        status = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS], capture_output=True, text=True
+        )
         return head.stdout.strip() + ("-dirty" if status.stdout.strip() else "")
     except OSError:
         return os.environ.get("SCT_COMMIT")
