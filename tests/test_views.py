@@ -8,8 +8,9 @@ import shutil
 import pytest
 
 from sct.cli import main
+from sct.data import read_sentence_file
 from sct.errors import ConfigError, DataError
-from sct.views import _run_engine, build_views, read_view_input, word_overlap
+from sct.views import _run_engine, build_views, word_overlap
 from sct.views.report import word_edit_distance
 
 needs_apertium = pytest.mark.skipif(shutil.which("apertium") is None, reason="apertium not installed")
@@ -157,16 +158,16 @@ def test_apertium_missing_gives_the_apt_command(monkeypatch):
 def test_input_reader_skips_blank_lines_and_names_bad_bytes(tmp_path):
     good = tmp_path / "in.txt"
     good.write_text("one\tword\n\n   \n two  \n")
-    assert read_view_input(good) == (["one word", "two"], 2)
+    assert read_sentence_file(good) == (["one word", "two"], 2)
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"fine\n\xff oops\n")
     with pytest.raises(DataError, match=r"bad\.txt:2: not valid UTF-8"):
-        read_view_input(bad)
+        read_sentence_file(bad)
     with pytest.raises(DataError, match="file not found"):
-        read_view_input(tmp_path / "missing.txt")
+        read_sentence_file(tmp_path / "missing.txt")
     (tmp_path / "empty.txt").write_text("\n \n")
     with pytest.raises(DataError, match="no sentences"):
-        read_view_input(tmp_path / "empty.txt")
+        read_sentence_file(tmp_path / "empty.txt")
 
 
 def test_cli_views_writes_aligned_pairs_and_stats(tmp_path, capsys):

@@ -338,13 +338,14 @@ def cmd_corpus(args: argparse.Namespace) -> int:
 
 
 def cmd_views(args: argparse.Namespace) -> int:
-    from sct.views import build_views, read_view_input, write_pairs
+    from sct.data import read_sentence_file
+    from sct.views import build_views, write_pairs
 
     if args.workers < 1 or args.chunk_size < 1 or args.max_words < 1:
         raise ConfigError("--workers, --chunk-size and --max-words must be >= 1")
     if args.min_overlap is not None and not 0 <= args.min_overlap <= 1:
         raise ConfigError(f"--min-overlap must be between 0 and 1, got {args.min_overlap}")
-    sentences, blank = read_view_input(args.input)
+    sentences, blank = read_sentence_file(args.input)
     view1, view2, stats = build_views(
         sentences,
         args.method,

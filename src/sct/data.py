@@ -119,18 +119,25 @@ def read_pairs(path: str | os.PathLike) -> list[tuple[str, str]]:
     return pairs
 
 
-def read_sentences(path: str | os.PathLike) -> list[str]:
-    """One sentence per line; blank lines are skipped, whitespace is normalised."""
-    sentences = []
+def read_sentence_file(path: str | os.PathLike) -> tuple[list[str], int]:
+    """One sentence per line, whitespace normalised; also the number of blank lines skipped."""
+    sentences, blank = [], 0
     for lineno, line in iter_lines(path):
         if "\x00" in line:
             raise DataError(f"{path}:{lineno}: NUL byte in line")
         text = normalise_whitespace(line)
         if text:
             sentences.append(text)
+        else:
+            blank += 1
     if not sentences:
         raise DataError(f"{path}: no sentences found")
-    return sentences
+    return sentences, blank
+
+
+def read_sentences(path: str | os.PathLike) -> list[str]:
+    """One sentence per line; blank lines are skipped, whitespace is normalised."""
+    return read_sentence_file(path)[0]
 
 
 def prepare_pairs(

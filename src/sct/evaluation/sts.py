@@ -90,32 +90,31 @@ def read_sts_track(folder: Path, track: str) -> ScoredPairs:
     return ScoredPairs(track, s1, s2, scores)
 
 
-def read_stsb_test(path: Path) -> ScoredPairs:
-    """SentEval's STS-B file: score in column 5, sentences in columns 6-7 (tab-separated)."""
+def _read_scored_columns(path: Path, layout: str, columns: tuple[int, int, int], header: bool = False) -> ScoredPairs:
+    """Tab-separated rows with (sentence 1, sentence 2, score) at ``columns``; SentEval strips each line."""
     s1, s2, scores = [], [], []
+    first, second, score = columns
+    needed = max(columns) + 1
     for lineno, line in enumerate(_read_lines(path), start=1):
+        if header and lineno == 1:
+            continue
         fields = line.strip().split("\t")
-        if len(fields) < 7:
-            raise DataError(f"{path}:{lineno}: expected >= 7 tab-separated columns (STS-B layout)")
-        s1.append(senteval_join(fields[5]))
-        s2.append(senteval_join(fields[6]))
-        scores.append(_score(path, lineno, fields[4]))
+        if len(fields) < needed:
+            raise DataError(f"{path}:{lineno}: expected >= {needed} tab-separated columns ({layout} layout)")
+        s1.append(senteval_join(fields[first]))
+        s2.append(senteval_join(fields[second]))
+        scores.append(_score(path, lineno, fields[score]))
     return ScoredPairs(path.name, s1, s2, scores)
+
+
+def read_stsb_test(path: Path) -> ScoredPairs:
+    """SentEval's STS-B file: score in column 5, sentences in columns 6-7."""
+    return _read_scored_columns(path, "STS-B", (5, 6, 4))
 
 
 def read_sick_relatedness(path: Path) -> ScoredPairs:
     """SICK: a header line, then pair_ID, sentence_A, sentence_B, relatedness_score, ..."""
-    s1, s2, scores = [], [], []
-    for lineno, line in enumerate(_read_lines(path), start=1):
-        if lineno == 1:
-            continue
-        fields = line.strip().split("\t")
-        if len(fields) < 4:
-            raise DataError(f"{path}:{lineno}: expected >= 4 tab-separated columns (SICK layout)")
-        s1.append(senteval_join(fields[1]))
-        s2.append(senteval_join(fields[2]))
-        scores.append(_score(path, lineno, fields[3]))
-    return ScoredPairs(path.name, s1, s2, scores)
+    return _read_scored_columns(path, "SICK", (1, 2, 3), header=True)
 
 
 def load_sts_tasks(senteval_dir: Path, tasks: Sequence[str] = TASK_ORDER) -> dict[str, list[ScoredPairs]]:

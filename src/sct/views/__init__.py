@@ -19,8 +19,8 @@ from typing import Any, Protocol
 
 from tqdm.auto import tqdm
 
-from sct.data import iter_lines, normalise_whitespace
-from sct.errors import ConfigError, DataError
+from sct.data import normalise_whitespace
+from sct.errors import ConfigError
 from sct.models import sct_home
 from sct.views.cache import TranslationCache
 
@@ -56,22 +56,6 @@ class ViewStats:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def read_view_input(path: str | os.PathLike) -> tuple[list[str], int]:
-    """Sentences of a one-per-line file (whitespace normalised) and the number of blank lines skipped."""
-    sentences, blank = [], 0
-    for lineno, line in iter_lines(path):
-        if "\x00" in line:
-            raise DataError(f"{path}:{lineno}: NUL byte in line")
-        text = normalise_whitespace(line)
-        if text:
-            sentences.append(text)
-        else:
-            blank += 1
-    if not sentences:
-        raise DataError(f"{path}: no sentences found")
-    return sentences, blank
 
 
 def _words(text: str) -> list[str]:
