@@ -150,8 +150,8 @@ def test_interrupted_run_never_looks_finished_and_resumes(tiny_bert, pairs_file,
     restored = {}
     real_load = training.latest_checkpoint
 
-    def spy(work_dir):
-        checkpoint = real_load(work_dir)
+    def spy(work_dir, *args):
+        checkpoint = real_load(work_dir, *args)
         restored["checkpoint"] = checkpoint
         return checkpoint
 
@@ -181,3 +181,36 @@ def test_every_subcommand_has_help(capsys):
             main([command, "--help"])
         assert info.value.code == 0
     assert "usage: sct presets" in capsys.readouterr().out
+
+
+def test_simcse_objective_is_in_batch_infonce_at_temperature_005(tiny_bert):
+    import numpy as np
+    import torch
+    from scipy.special import logsumexp
+
+    from sct.models import load_student
+    from sct.training import TrainConfig, build_loss
+
+    from .conftest import make_sentences
+
+    model, _ = load_student(tiny_bert)
+    model.eval()  # no dropout: the two passes are reproducible here
+    loss_fn = build_loss(TrainConfig(train_file="x", output_dir="y", objective="simcse"), model)
+    first, second = make_sentences(4, 21), make_sentences(4, 22)
+    with torch.no_grad():
+        value = loss_fn([model.tokenize(first), model.tokenize(second)], None).item()
+    a = model.encode(first, normalize_embeddings=True)
+    b = model.encode(second, normalize_embeddings=True)
+    logits = (a @ b.T) / 0.05
+    log_softmax = logits - logsumexp(logits, axis=1, keepdims=True)
+    expected = -np.mean(np.diag(log_softmax))  # cross-entropy with the matching sentence as the target
+    assert value == pytest.approx(float(expected), rel=1e-4)
+
+
+def test_train_with_simcse(tiny_bert, pairs_file, dev_file, tmp_path):
+    out = tmp_path / "simcse"
+    args = _train_args(tiny_bert, pairs_file, dev_file, out, "--objective", "simcse", "--keep-checkpoints")
+    assert main(args) == 0
+    built = json.loads((out / "sct_model.json").read_text())
+    assert built["objective"] == "simcse" and built["training"]["loss"]["scale"] == 20.0
+    assert not list((out / "checkpoints").glob("*/sct_loss_state.pt"))

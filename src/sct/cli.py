@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="pairs: the file holds two views per line; identical: one sentence per line, both views "
         "are the sentence (dropout-only views)",
     )
+    train.add_argument(
+        "--objective", choices=["sct", "simcse"], default="sct",
+        help="sct (default) or simcse: unsupervised SimCSE, in-batch InfoNCE of the two views at temperature "
+        "--simcse-temperature (the paper's main self-supervised baseline; queue and SCT temperatures unused)",
+    )  # fmt: skip
+    train.add_argument("--simcse-temperature", type=float, default=0.05, help="SimCSE temperature (default 0.05)")
     train.add_argument("--learning-rate", "--lr", type=float, help="peak learning rate (default 5e-4)")
     train.add_argument("--queue-size", "-k", type=int, help="instance queue size k (default 131072)")
     train.add_argument("--online-temperature", type=float, help="tau_theta (default 0.04)")
@@ -218,6 +224,8 @@ def _train_config(args: argparse.Namespace):
         train_file=args.train_file,
         output_dir=args.output_dir,
         views=args.views,
+        objective=args.objective,
+        simcse_temperature=args.simcse_temperature,
         student_architecture=args.student_architecture,
         dedupe=not args.no_dedupe,
         amp=not args.no_amp,

@@ -31,6 +31,7 @@ RUN_SUMMARY = "run_summary.json"
 TRAINING_LOG = "training_log.jsonl"
 CURVES_PNG = "training_curves.png"
 VIEW_MODES = ("pairs", "identical")
+OBJECTIVES = ("sct", "simcse")
 
 
 @dataclass
@@ -43,6 +44,8 @@ class TrainConfig:
     student_layers: int | None = None
     student_architecture: str = "mean-pooling"
     views: str = "pairs"
+    objective: str = "sct"
+    simcse_temperature: float = 0.05
     learning_rate: float = 5e-4
     queue_size: int = 131072
     online_temperature: float = 0.04
@@ -77,6 +80,10 @@ class TrainConfig:
             problems.append("no model: pass --model or --preset")
         if self.student_architecture not in ("mean-pooling", "as-is"):
             problems.append(f"--student-architecture must be mean-pooling or as-is, got {self.student_architecture!r}")
+        if self.objective not in OBJECTIVES:
+            problems.append(f"--objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        if self.simcse_temperature <= 0:
+            problems.append(f"SimCSE temperature must be > 0, got {self.simcse_temperature}")
         if self.views not in VIEW_MODES:
             problems.append(f"--views must be one of {', '.join(VIEW_MODES)}, got {self.views!r}")
         try:
@@ -161,11 +168,12 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def latest_checkpoint(work: Path) -> Path | None:
-    """The newest checkpoint that holds both the trainer state and SCT's loss state."""
+def latest_checkpoint(work: Path, needs_loss_state: bool = True) -> Path | None:
+    """The newest checkpoint that holds the trainer state (and SCT's loss state, where the loss has one)."""
     candidates = []
     for path in (work / "checkpoints").glob("checkpoint-*"):
-        if (path / "trainer_state.json").is_file() and (path / LOSS_STATE).is_file():
+        complete = (path / "trainer_state.json").is_file()
+        if complete and (not needs_loss_state or (path / LOSS_STATE).is_file()):
             try:
                 candidates.append((int(path.name.split("-")[-1]), path))
             except ValueError:
@@ -202,12 +210,35 @@ def _make_callbacks(loss, work: Path, started: float, log_from_step: int):
 
         def on_save(self, args, state, control, **kwargs):
             checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-            if checkpoint.is_dir():
+            if checkpoint.is_dir() and hasattr(loss, "loss_state_dict"):
                 tmp = checkpoint / (LOSS_STATE + ".tmp")
                 torch.save({k: v.detach().cpu() for k, v in loss.loss_state_dict().items()}, tmp)
                 os.replace(tmp, checkpoint / LOSS_STATE)
 
     return RunCallback()
+
+
+def build_loss(config: TrainConfig, model):
+    """The training objective: SCT (paper eq. 2) or unsupervised SimCSE, the paper's main baseline.
+
+    SimCSE (Gao et al., 2021) is in-batch InfoNCE between two dropout passes of the same sentence at
+    temperature 0.05, i.e. sentence-transformers' MultipleNegativesRankingLoss with scale 1 / 0.05 on
+    identical views (or on whatever two views the training file holds).
+    """
+    if config.objective == "simcse":
+        from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+        return MultipleNegativesRankingLoss(model, scale=1.0 / config.simcse_temperature)
+    from sct.losses import SCTLoss
+
+    return SCTLoss(
+        model,
+        queue_size=config.queue_size,
+        online_temperature=config.online_temperature,
+        reference_temperature=config.reference_temperature,
+        head_expansion=config.head_expansion,
+        seed=config.seed,
+    )
 
 
 def train(config: TrainConfig) -> dict[str, Any]:
@@ -223,12 +254,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
     from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
     from transformers import EarlyStoppingCallback, set_seed
 
-    from sct.losses import SCTLoss
     from sct.models import load_student, write_model_config
     from sct.plots import plot_training_log
 
     work.mkdir(parents=True, exist_ok=True)
-    checkpoint = latest_checkpoint(work) if config.resume else None
+    checkpoint = latest_checkpoint(work, config.objective == "sct") if config.resume else None
     if config.resume and checkpoint is None:
         logger.warning("no complete checkpoint in %s: starting the run from the beginning", work)
     run_info = {
@@ -248,17 +278,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
     model, info = load_student(config.model, config.student_layers, architecture=config.student_architecture)
     saved_max_seq_length = model.max_seq_length
     model.max_seq_length = config.max_seq_length
-    loss = SCTLoss(
-        model,
-        queue_size=config.queue_size,
-        online_temperature=config.online_temperature,
-        reference_temperature=config.reference_temperature,
-        head_expansion=config.head_expansion,
-        seed=config.seed,
-    )
+    loss = build_loss(config, model)
     resumed_step = 0
     if checkpoint is not None:
-        loss.load_loss_state_dict(torch.load(checkpoint / LOSS_STATE, map_location="cpu"))
+        if hasattr(loss, "load_loss_state_dict"):
+            loss.load_loss_state_dict(torch.load(checkpoint / LOSS_STATE, map_location="cpu"))
         resumed_step = int(checkpoint.name.split("-")[-1])
         log_path = work / TRAINING_LOG
         if log_path.is_file():  # drop records the interrupted run wrote after its last checkpoint
@@ -329,7 +353,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         work,
         {
             "student": info.to_dict(),
-            "objective": "sct",
+            "objective": config.objective,
             "training": {
                 "max_seq_length": config.max_seq_length,
                 "saved_max_seq_length": saved_max_seq_length,
@@ -340,7 +364,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
         },
     )
     layers = f", first {info.layers_kept} layers" if config.student_layers else ""
-    plot_training_log(work / TRAINING_LOG, work / CURVES_PNG, title=f"SCT: {config.model}{layers}")
+    name = "SCT" if config.objective == "sct" else "SimCSE"
+    plot_training_log(work / TRAINING_LOG, work / CURVES_PNG, title=f"{name}: {config.model}{layers}")
     if not config.keep_checkpoints:
         shutil.rmtree(work / "checkpoints", ignore_errors=True)
     best_step = int(state.best_model_checkpoint.rsplit("-", 1)[-1]) if state.best_model_checkpoint else None
