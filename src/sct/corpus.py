@@ -9,8 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sct.data import DataRoot, iter_lines, normalise_whitespace, read_corpus
-from sct.errors import DataError
+from sct.data import DataRoot, iter_lines, read_corpus, read_sentence_file
 from sct.leakage import LeakageGuard, sentence_key
 
 logger = logging.getLogger(__name__)
@@ -49,13 +48,9 @@ def _sentences(path: Path, domains: set[str] | None, stats: CorpusStats) -> Iter
                 stats.domain_filtered += 1
         stats.read = total
     else:  # one sentence per line
-        for lineno, line in iter_lines(path):
-            if "\x00" in line:
-                raise DataError(f"{path}:{lineno}: NUL byte in line")
-            text = normalise_whitespace(line)
-            if text:
-                stats.read += 1
-                yield text
+        sentences, _ = read_sentence_file(path)
+        stats.read = len(sentences)
+        yield from sentences
 
 
 def select_sentences(
