@@ -261,7 +261,7 @@ def _resolve_tasks(spec: str) -> list[str]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from sct.data import find_data_root
+    from sct.data import find_data_root, write_json_atomic
     from sct.evaluation.sts import evaluate_sts, format_sts_table
 
     tasks = _resolve_tasks(args.tasks)
@@ -295,11 +295,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     result["label"] = label
     print(format_sts_table(rows))
     if args.output_json:
-        out = Path(args.output_json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
-        tmp.replace(out)
+        write_json_atomic(args.output_json, result)
     return 0
 
 

@@ -6,11 +6,13 @@ Every reader reports a bad line as ``file:line: what was expected`` (a :class:`D
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sct.errors import DataError
 from sct.models import sct_home
@@ -178,27 +180,12 @@ class ScoredPairs:
     scores: list[float]
 
 
-def _parse_score(path: Path, lineno: int, text: str) -> float:
+def parse_score(path: Path, lineno: int, text: str) -> float:
+    """A gold similarity score; anything else names file:line."""
     try:
         return float(text)
     except ValueError as exc:
-        raise DataError(f"{path}:{lineno}: expected a numeric similarity score, found {text!r}") from exc
-
-
-def read_stsb_senteval(path: str | os.PathLike, name: str = "sts-dev") -> ScoredPairs:
-    """SentEval's ``sts-{split}.csv``: tab-separated, score in column 5, sentences in columns 6 and 7."""
-    path = Path(path)
-    s1, s2, scores = [], [], []
-    for lineno, line in iter_lines(path):
-        fields = line.strip().split("\t")
-        if len(fields) < 7:
-            raise DataError(f"{path}:{lineno}: expected >= 7 tab-separated columns (STS-B layout)")
-        s1.append(" ".join(fields[5].split()))
-        s2.append(" ".join(fields[6].split()))
-        scores.append(_parse_score(path, lineno, fields[4]))
-    if not scores:
-        raise DataError(f"{path}: no sentence pairs found")
-    return ScoredPairs(name, s1, s2, scores)
+        raise DataError(f"{path}:{lineno}: expected a numeric gold score, found {text!r}") from exc
 
 
 def read_stsb_sentence_transformers(path: str | os.PathLike, split: str = "dev", name: str = "sts-dev") -> ScoredPairs:
@@ -214,7 +201,7 @@ def read_stsb_sentence_transformers(path: str | os.PathLike, split: str = "dev",
         if fields[0] == split:
             s1.append(fields[6])
             s2.append(fields[7])
-            scores.append(_parse_score(path, lineno, fields[5]))
+            scores.append(parse_score(path, lineno, fields[5]))
     if not scores:
         raise DataError(f"{path}: no rows with split {split!r}")
     return ScoredPairs(name, s1, s2, scores)
@@ -228,12 +215,17 @@ def load_dev_set(dev_file: str | os.PathLike | None, data_dir: str | os.PathLike
             raise DataError(f"{path}: dev file not found")
         if path.name.endswith(".tsv.gz") or path.name.endswith(".tsv"):
             return read_stsb_sentence_transformers(path)
-        return read_stsb_senteval(path)
-    root = find_data_root(data_dir)
-    path = root.senteval / "STS" / "STSBenchmark" / "sts-dev.csv"
-    if not path.is_file():
-        raise DataError(f"{path}: STS-B dev set not found under the data root {root.root}")
-    return read_stsb_senteval(path)
+    else:
+        root = find_data_root(data_dir)
+        path = root.senteval / "STS" / "STSBenchmark" / "sts-dev.csv"
+        if not path.is_file():
+            raise DataError(f"{path}: STS-B dev set not found under the data root {root.root}")
+    from sct.evaluation.sts import read_stsb_split  # the SentEval STS-B reader the test split uses too
+
+    dev = read_stsb_split(path)
+    if not dev.scores:
+        raise DataError(f"{path}: no sentence pairs found")
+    return dev
 
 
 def write_lines_atomic(path: str | os.PathLike, lines: list[str]) -> None:
@@ -247,6 +239,15 @@ def write_lines_atomic(path: str | os.PathLike, lines: list[str]) -> None:
     tmp.replace(path)
 
 
+def write_json_atomic(path: str | os.PathLike, data: Any, sort_keys: bool = False) -> None:
+    """Write JSON to a temporary file, then rename (parent folders are created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=sort_keys, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
 __all__ = [
     "DataRoot",
     "ScoredPairs",
@@ -257,5 +258,6 @@ __all__ = [
     "read_corpus",
     "read_pairs",
     "read_sentences",
+    "write_json_atomic",
     "write_lines_atomic",
 ]

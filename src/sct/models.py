@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import os
 from dataclasses import asdict, dataclass, field
@@ -238,7 +237,6 @@ def load_student(
 
 def write_model_config(directory: str | Path, info: dict[str, Any]) -> None:
     """Record how a saved model was built (and trained) next to its weights."""
-    path = Path(directory) / SCT_MODEL_CONFIG
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
+    from sct.data import write_json_atomic
+
+    write_json_atomic(Path(directory) / SCT_MODEL_CONFIG, info, sort_keys=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sct.data import load_dev_set, prepare_pairs, read_pairs, read_sentences
+from sct.data import load_dev_set, prepare_pairs, read_pairs, read_sentences, write_json_atomic
 from sct.errors import ConfigError, DataError
 from sct.losses import validate_sct_hyperparameters
 from sct.provenance import environment
@@ -162,12 +162,6 @@ def load_training_pairs(config: TrainConfig) -> list[tuple[str, str]]:
     return prepared
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
-
-
 def latest_checkpoint(work: Path, needs_loss_state: bool = True) -> Path | None:
     """The newest checkpoint that holds the trainer state (and SCT's loss state, where the loss has one)."""
     candidates = []
@@ -272,7 +266,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         from sct.presets import load_preset
 
         run_info["preset"] = load_preset(config.preset)
-    _write_json(work / RUN_CONFIG, run_info)
+    write_json_atomic(work / RUN_CONFIG, run_info, sort_keys=True)
 
     set_seed(config.seed)
     model, info = load_student(config.model, config.student_layers, architecture=config.student_architecture)
@@ -381,7 +375,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "seconds_per_step": round(elapsed / max(1, state.global_step - resumed_step), 3),
         "sct_commit": run_info["environment"]["sct_commit"],
     }
-    _write_json(work / RUN_SUMMARY, summary)
+    write_json_atomic(work / RUN_SUMMARY, summary, sort_keys=True)
     _finalise(work, output)
     logger.info(
         "finished: best STS-B dev %.2f at step %s -> %s",

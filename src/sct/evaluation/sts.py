@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 from scipy.stats import spearmanr
 
-from sct.data import ScoredPairs
+from sct.data import ScoredPairs, parse_score
 from sct.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -63,13 +63,6 @@ def _read_lines(path: Path) -> list[str]:
         raise DataError(f"{path}:{line}: not valid UTF-8") from exc
 
 
-def _score(path: Path, lineno: int, text: str) -> float:
-    try:
-        return float(text)
-    except ValueError as exc:
-        raise DataError(f"{path}:{lineno}: expected a numeric gold score, found {text!r}") from exc
-
-
 def read_sts_track(folder: Path, track: str) -> ScoredPairs:
     """One STS12-16 sub-track: ``STS.input.<track>.txt`` and ``STS.gs.<track>.txt``."""
     inputs = folder / f"STS.input.{track}.txt"
@@ -86,7 +79,7 @@ def read_sts_track(folder: Path, track: str) -> ScoredPairs:
             continue  # SentEval skips pairs without a gold score
         s1.append(senteval_join(fields[0]))
         s2.append(senteval_join(fields[1]))
-        scores.append(_score(gold, lineno, score))
+        scores.append(parse_score(gold, lineno, score))
     return ScoredPairs(track, s1, s2, scores)
 
 
@@ -103,12 +96,12 @@ def _read_scored_columns(path: Path, layout: str, columns: tuple[int, int, int],
             raise DataError(f"{path}:{lineno}: expected >= {needed} tab-separated columns ({layout} layout)")
         s1.append(senteval_join(fields[first]))
         s2.append(senteval_join(fields[second]))
-        scores.append(_score(path, lineno, fields[score]))
+        scores.append(parse_score(path, lineno, fields[score]))
     return ScoredPairs(path.name, s1, s2, scores)
 
 
-def read_stsb_test(path: Path) -> ScoredPairs:
-    """SentEval's STS-B file: score in column 5, sentences in columns 6-7."""
+def read_stsb_split(path: Path) -> ScoredPairs:
+    """A SentEval STS-B split (sts-train/dev/test.csv): score in column 5, sentences in columns 6-7."""
     return _read_scored_columns(path, "STS-B", (5, 6, 4))
 
 
@@ -126,7 +119,7 @@ def load_sts_tasks(senteval_dir: Path, tasks: Sequence[str] = TASK_ORDER) -> dic
         folder, tracks = STS_TASKS[task]
         base = senteval_dir / folder
         if task == "STS-B":
-            loaded[task] = [read_stsb_test(base / tracks[0])]
+            loaded[task] = [read_stsb_split(base / tracks[0])]
         elif task == "SICK-R":
             loaded[task] = [read_sick_relatedness(base / tracks[0])]
         else:

@@ -7,7 +7,6 @@ Apertium's English->Spanish->English and English->Catalan->English round trips a
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -19,8 +18,9 @@ from typing import Any, Protocol
 
 from tqdm.auto import tqdm
 
-from sct.data import normalise_whitespace
+from sct.data import normalise_whitespace, write_json_atomic, write_lines_atomic
 from sct.errors import ConfigError
+from sct.leakage import sentence_key
 from sct.models import sct_home
 from sct.views.cache import TranslationCache
 
@@ -59,7 +59,7 @@ class ViewStats:
 
 
 def _words(text: str) -> list[str]:
-    return ["".join(ch for ch in w.lower() if ch.isalnum()) for w in text.split()]
+    return [sentence_key(w) for w in text.split()]
 
 
 def word_overlap(view: str, source: str) -> float:
@@ -205,13 +205,8 @@ def _mlm_views(sentences: list[str], seed: int, model: str | None) -> tuple[list
 def write_pairs(path: str | os.PathLike, view1: list[str], view2: list[str], stats: ViewStats) -> None:
     """``view1 TAB view2`` lines, written to a temporary file and renamed; stats beside as JSON."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-        for a, b in zip(view1, view2, strict=True):
-            if "\t" in a + b or "\n" in a + b:  # normalise_whitespace makes this impossible
-                raise AssertionError("a view contains a tab or newline")
-            handle.write(f"{a}\t{b}\n")
-    tmp.replace(path)
-    meta = path.with_name(path.name + ".json")
-    meta.write_text(json.dumps(stats.to_dict(), indent=2) + "\n")
+    for a, b in zip(view1, view2, strict=True):
+        if "\t" in a + b or "\n" in a + b:  # normalise_whitespace makes this impossible
+            raise AssertionError("a view contains a tab or newline")
+    write_lines_atomic(path, [f"{a}\t{b}" for a, b in zip(view1, view2, strict=True)])
+    write_json_atomic(path.with_name(path.name + ".json"), stats.to_dict())
