@@ -175,8 +175,8 @@ def _as_mean_pooling_student(model, device: str | None):
 
     A sentence-transformers model such as all-MiniLM-L6-v2 ends in a Normalize module. SCT normalises
     both branches itself; a Normalize inside the encoder also feeds unit vectors to the projection
-    head, and on the 2-layer proxy it made training markedly worse (STS-B dev 36 instead of 56 after
-    64 steps, same settings). Cosine similarity, and so every STS score, is the same either way.
+    head, and on the 2-layer proxy it made training markedly worse (the dropout-student-as-is row of
+    docs/results/views/compare.json). Cosine similarity, and so every STS score, is the same either way.
     """
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
