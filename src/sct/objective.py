@@ -39,6 +39,76 @@ class _QueueKL(torch.autograd.Function):
         return grad_output * grad_online, None, None, None, None
 
 
+class _QueueInfoNCE(torch.autograd.Function):
+    """Mean over the batch of -log softmax([a.p, a Q^T] / t)[0]: InfoNCE with the queue as negatives.
+
+    As in ``_QueueKL``, the gradient with respect to the anchor, ((softmax - onehot_0) [p; Q]) / (B t),
+    is formed in the forward pass so the queue may be updated in place right afterwards.
+    """
+
+    @staticmethod
+    def forward(ctx, anchor: Tensor, positive: Tensor, queue: Tensor, t: float) -> Tensor:
+        batch = anchor.shape[0]
+        logits = torch.cat(((anchor * positive).sum(1, keepdim=True), anchor @ queue.T), 1) / t
+        log_probs = F.log_softmax(logits, 1)
+        loss = -log_probs[:, 0].sum() / batch
+        if ctx.needs_input_grad[0]:
+            coeff = log_probs.exp()
+            coeff[:, 0] -= 1
+            coeff /= batch * t
+            ctx.save_for_backward(coeff[:, :1] * positive + coeff[:, 1:] @ queue)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        (grad_anchor,) = ctx.saved_tensors
+        return grad_output * grad_anchor, None, None, None
+
+
+def _check_temperatures(**temperatures: float) -> None:
+    bad = {name: t for name, t in temperatures.items() if t <= 0}
+    if bad:
+        raise ValueError("temperatures must be > 0, got " + ", ".join(f"{n} {t}" for n, t in bad.items()))
+
+
+def queue_kl(
+    online: Tensor, reference: Tensor, queue: Tensor, online_temperature: float, reference_temperature: float
+) -> Tensor:
+    """One similarity-distribution term, KL(softmax(reference D'^T / t_ref) || softmax(online D'^T / t_on)).
+
+    ``D' = [queue; reference]`` (the references are appended as the newest entries, as in the
+    authors' code) and the KL has ``batchmean`` reduction. ``cross_view_loss`` is two of these with
+    the views crossed; ConGen's distillation loss is one per view with the teacher as reference.
+    Same precision and gradient rules as ``cross_view_loss``.
+    """
+    _check_temperatures(online=online_temperature, reference=reference_temperature)
+    with torch.autocast(device_type=online.device.type, enabled=False):
+        return _QueueKL.apply(
+            _full_precision(online),
+            _full_precision(reference.detach()),
+            _full_precision(queue.detach()),
+            online_temperature,
+            reference_temperature,
+        )
+
+
+def queue_info_nce(anchor: Tensor, positive: Tensor, queue: Tensor, temperature: float) -> Tensor:
+    """Contrastive distillation (CKD): the teacher's embedding of the same sentence is the positive.
+
+    ``loss = mean_b -log( exp(a_b.p_b / t) / (exp(a_b.p_b / t) + sum_j exp(a_b.q_j / t)) )`` with the
+    queue rows ``q_j`` (past teacher embeddings) as negatives; inputs L2-normalised. No gradient reaches
+    ``positive`` or ``queue``; computed in float32 like the other objectives.
+    """
+    _check_temperatures(temperature=temperature)
+    with torch.autocast(device_type=anchor.device.type, enabled=False):
+        return _QueueInfoNCE.apply(
+            _full_precision(anchor),
+            _full_precision(positive.detach()),
+            _full_precision(queue.detach()),
+            temperature,
+        )
+
+
 def cross_view_loss(
     online_1: Tensor,
     online_2: Tensor,
@@ -71,14 +141,6 @@ def cross_view_loss(
     gradient is formed in closed form during the forward pass (see ``_QueueKL``), so callers may
     update the queues in place as soon as this returns.
     """
-    if online_temperature <= 0 or reference_temperature <= 0:
-        raise ValueError(
-            f"temperatures must be > 0, got online {online_temperature}, reference {reference_temperature}"
-        )
-    with torch.autocast(device_type=online_1.device.type, enabled=False):
-        on1, on2 = _full_precision(online_1), _full_precision(online_2)
-        ref1, ref2 = _full_precision(reference_1.detach()), _full_precision(reference_2.detach())
-        q1, q2 = _full_precision(queue_1.detach()), _full_precision(queue_2.detach())
-        loss_1 = _QueueKL.apply(on2, ref1, q1, online_temperature, reference_temperature)
-        loss_2 = _QueueKL.apply(on1, ref2, q2, online_temperature, reference_temperature)
+    loss_1 = queue_kl(online_2, reference_1, queue_1, online_temperature, reference_temperature)
+    loss_2 = queue_kl(online_1, reference_2, queue_2, online_temperature, reference_temperature)
     return loss_1 + loss_2

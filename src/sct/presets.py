@@ -19,6 +19,10 @@ PRESET_KEYS = {
     "batch_size",
     "max_seq_length",
     "epochs",
+    "teacher",
+    "distill_loss",
+    "sct_weight",
+    "distill_weight",
 }
 
 
@@ -27,10 +31,11 @@ def preset_names() -> list[str]:
     return sorted(p.name.removesuffix(".json") for p in files.iterdir() if p.name.endswith(".json"))
 
 
-def load_preset(name: str, command: str = "train") -> dict[str, Any]:
+def load_preset(name: str, command: str | None = "train") -> dict[str, Any]:
     """The preset's settings (``settings``) plus its provenance (``source``, ``description``).
 
     A preset names the command it is for (``train`` or ``distill``): the paper's two tables differ.
+    ``command=None`` loads it for any command (to record a run's provenance).
     """
     path = resources.files("sct") / "presets" / f"{name}.json"
     if not path.is_file():
@@ -39,6 +44,6 @@ def load_preset(name: str, command: str = "train") -> dict[str, Any]:
     unknown = set(data.get("settings", {})) - PRESET_KEYS
     if unknown:
         raise ConfigError(f"preset {name!r} sets unknown keys {sorted(unknown)}")
-    if data.get("command", "train") != command:
+    if command is not None and data.get("command", "train") != command:
         raise ConfigError(f"preset {name!r} is for `sct {data['command']}`, not `sct {command}`")
     return data

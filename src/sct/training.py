@@ -1,4 +1,4 @@
-"""`sct train`: self-supervised SCT on sentence-transformers' trainer, with the paper's protocol.
+"""`sct train` and `sct distill`: one training path on sentence-transformers' trainer, the paper's protocol.
 
 A run trains in ``<output>.incomplete/`` and is renamed to ``<output>`` only when it has finished,
 so an interrupted run never leaves a directory that looks complete.
@@ -31,7 +31,9 @@ RUN_SUMMARY = "run_summary.json"
 TRAINING_LOG = "training_log.jsonl"
 CURVES_PNG = "training_curves.png"
 VIEW_MODES = ("pairs", "identical")
-OBJECTIVES = ("sct", "simcse")
+OBJECTIVES = ("sct", "simcse", "distill")
+RECIPES = ("joint", "two-stage")
+STAGE_1_SUFFIX = ".stage1"
 
 
 @dataclass
@@ -72,6 +74,17 @@ class TrainConfig:
     preset: str | None = None
     overwrite: bool = False
     resume: bool = False
+    # Distillation (objective "distill"): teacher, loss and its weights, teacher-embedding cache.
+    teacher: str | None = None
+    distill_loss: str = "cd"
+    distill_weight: float = 1.0
+    sct_weight: float = 1.0
+    ckd_temperature: float = 0.05
+    recipe: str = "joint"
+    teacher_cache: str | None = None
+    teacher_normalize: bool = True
+    teacher_precision: str = "float32"
+    teacher_batch_size: int = 64
 
     def validate(self) -> None:
         """Reject bad values before any data or model is loaded."""
@@ -82,6 +95,8 @@ class TrainConfig:
             problems.append(f"--student-architecture must be mean-pooling or as-is, got {self.student_architecture!r}")
         if self.objective not in OBJECTIVES:
             problems.append(f"--objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        if self.objective == "distill":
+            problems.extend(self._distill_problems())
         if self.simcse_temperature <= 0:
             problems.append(f"SimCSE temperature must be > 0, got {self.simcse_temperature}")
         if self.views not in VIEW_MODES:
@@ -117,6 +132,31 @@ class TrainConfig:
             problems.append("weight decay must be >= 0 and Adam epsilon > 0")
         if problems:
             raise ConfigError("invalid training configuration:\n  - " + "\n  - ".join(problems))
+
+    def _distill_problems(self) -> list[str]:
+        from sct.losses import DISTILL_METHODS
+        from sct.teacher import PRECISIONS
+
+        problems = []
+        if not self.teacher:
+            problems.append("no teacher: pass --teacher or a distill preset")
+        if self.distill_loss not in DISTILL_METHODS:
+            problems.append(f"--distill-loss must be one of {', '.join(DISTILL_METHODS)}, got {self.distill_loss!r}")
+        if self.distill_weight <= 0:
+            problems.append(f"distill weight must be > 0, got {self.distill_weight}")
+        if self.sct_weight < 0:
+            problems.append(f"SCT weight must be >= 0 (0: distillation loss alone), got {self.sct_weight}")
+        if self.ckd_temperature <= 0:
+            problems.append(f"CKD temperature must be > 0, got {self.ckd_temperature}")
+        if self.recipe not in RECIPES:
+            problems.append(f"--recipe must be one of {', '.join(RECIPES)}, got {self.recipe!r}")
+        if self.teacher_precision not in PRECISIONS:
+            problems.append(
+                f"--teacher-precision must be one of {', '.join(PRECISIONS)}, got {self.teacher_precision!r}"
+            )
+        if self.teacher_batch_size < 1:
+            problems.append(f"teacher batch size must be >= 1, got {self.teacher_batch_size}")
+        return problems
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -191,6 +231,7 @@ def _make_callbacks(loss, work: Path, started: float, log_from_step: int):
                 record["loss"] = logs["loss"]
             if "learning_rate" in logs:
                 record["lr"] = logs["learning_rate"]
+            record.update({k: v for k, v in logs.items() if k.startswith("loss_")})
             if DEV_METRIC in logs:
                 record["dev_spearman"] = round(logs[DEV_METRIC] * 100, 4)
             if len(record) > 2 and state.global_step >= log_from_step:
@@ -212,8 +253,8 @@ def _make_callbacks(loss, work: Path, started: float, log_from_step: int):
     return RunCallback()
 
 
-def build_loss(config: TrainConfig, model):
-    """The training objective: SCT (paper eq. 2) or unsupervised SimCSE, the paper's main baseline.
+def build_loss(config: TrainConfig, model, teacher=None):
+    """The training objective: SCT (paper eq. 2), distillation (eq. 3-4 and Table 7's baselines), or SimCSE.
 
     SimCSE (Gao et al., 2021) is in-batch InfoNCE between two dropout passes of the same sentence at
     temperature 0.05, i.e. sentence-transformers' MultipleNegativesRankingLoss with scale 1 / 0.05 on
@@ -223,6 +264,22 @@ def build_loss(config: TrainConfig, model):
         from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
         return MultipleNegativesRankingLoss(model, scale=1.0 / config.simcse_temperature)
+    if config.objective == "distill":
+        from sct.losses import DistillationLoss
+
+        return DistillationLoss(
+            model,
+            teacher,
+            method=config.distill_loss,
+            distill_weight=config.distill_weight,
+            sct_weight=config.sct_weight,
+            queue_size=config.queue_size,
+            online_temperature=config.online_temperature,
+            reference_temperature=config.reference_temperature,
+            head_expansion=config.head_expansion,
+            ckd_temperature=config.ckd_temperature,
+            seed=config.seed,
+        )
     from sct.losses import SCTLoss
 
     return SCTLoss(
@@ -239,6 +296,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
     """Train SCT as configured; returns the run summary (also written as ``run_summary.json``)."""
     config.validate()
     output, work = _check_output(config)
+    distilling = config.objective == "distill"
+    if distilling:
+        from sct.teacher import check_writable, default_cache_dir
+
+        check_writable(config.teacher_cache or default_cache_dir())
     pairs = load_training_pairs(config)
     dev = load_dev_set(config.dev_file, config.data_dir)
 
@@ -252,7 +314,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     from sct.plots import plot_training_log
 
     work.mkdir(parents=True, exist_ok=True)
-    checkpoint = latest_checkpoint(work, config.objective == "sct") if config.resume else None
+    checkpoint = latest_checkpoint(work, config.objective != "simcse") if config.resume else None
     if config.resume and checkpoint is None:
         logger.warning("no complete checkpoint in %s: starting the run from the beginning", work)
     run_info = {
@@ -265,14 +327,33 @@ def train(config: TrainConfig) -> dict[str, Any]:
     if config.preset:
         from sct.presets import load_preset
 
-        run_info["preset"] = load_preset(config.preset)
+        run_info["preset"] = load_preset(config.preset, command=None)
     write_json_atomic(work / RUN_CONFIG, run_info, sort_keys=True)
+
+    teacher = None
+    if distilling:
+        from sct.teacher import default_cache_dir, teacher_embeddings
+
+        teacher = teacher_embeddings(
+            pairs,
+            config.teacher,
+            config.teacher_cache or default_cache_dir(),
+            max_seq_length=config.max_seq_length,
+            normalize=config.teacher_normalize,
+            precision=config.teacher_precision,
+            batch_size=config.teacher_batch_size,
+        )
+        run_info["teacher_cache"] = {"directory": str(teacher.directory), "manifest": teacher.manifest}
+        write_json_atomic(work / RUN_CONFIG, run_info, sort_keys=True)
 
     set_seed(config.seed)
     model, info = load_student(config.model, config.student_layers, architecture=config.student_architecture)
+    projection = None
+    if teacher is not None and model.get_embedding_dimension() != teacher.dim:
+        model, projection = project_to(model, teacher.dim)
     saved_max_seq_length = model.max_seq_length
     model.max_seq_length = config.max_seq_length
-    loss = build_loss(config, model)
+    loss = build_loss(config, model, teacher)
     resumed_step = 0
     if checkpoint is not None:
         if hasattr(loss, "load_loss_state_dict"):
@@ -293,7 +374,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
         name="sts-dev",
         write_csv=False,
     )
-    dataset = Dataset.from_dict({"view_1": [a for a, _ in pairs], "view_2": [b for _, b in pairs]})
+    columns: dict[str, list] = {"view_1": [a for a, _ in pairs], "view_2": [b for _, b in pairs]}
+    if distilling:  # the pair index: the loss looks up the teacher's embeddings of both views with it
+        columns["label"] = list(range(len(pairs)))
+    dataset = Dataset.from_dict(columns)
     cuda = torch.cuda.is_available()
     args = SentenceTransformerTrainingArguments(
         output_dir=str(work / "checkpoints"),
@@ -348,6 +432,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
         {
             "student": info.to_dict(),
             "objective": config.objective,
+            "projection": projection,
+            "teacher": config.teacher if distilling else None,
             "training": {
                 "max_seq_length": config.max_seq_length,
                 "saved_max_seq_length": saved_max_seq_length,
@@ -358,7 +444,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         },
     )
     layers = f", first {info.layers_kept} layers" if config.student_layers else ""
-    name = "SCT" if config.objective == "sct" else "SimCSE"
+    name = {"sct": "SCT", "simcse": "SimCSE", "distill": f"distillation ({config.distill_loss})"}[config.objective]
     plot_training_log(work / TRAINING_LOG, work / CURVES_PNG, title=f"{name}: {config.model}{layers}")
     if not config.keep_checkpoints:
         shutil.rmtree(work / "checkpoints", ignore_errors=True)
@@ -383,6 +469,58 @@ def train(config: TrainConfig) -> dict[str, Any]:
         best_step,
         output,
     )
+    return summary
+
+
+def project_to(model, dim: int):
+    """Append Dense(d_student -> dim, tanh) to the student, as the authors do when dimensions differ.
+
+    The projection is part of the saved model: the distilled student embeds in the teacher's space.
+    """
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Dense
+    from torch import nn
+
+    source = model.get_embedding_dimension()
+    dense = Dense(source, dim, activation_function=nn.Tanh())
+    projected = SentenceTransformer(modules=[*model, dense], device=str(model.device))
+    logger.info("student ends in Dense(%d -> %d, tanh) to match the teacher", source, dim)
+    return projected, {"module": "Dense", "in_features": source, "out_features": dim, "activation": "tanh"}
+
+
+def distill(config: TrainConfig) -> dict[str, Any]:
+    """`sct distill`: the joint objective (eq. 3) in one run, or the two-stage recipe.
+
+    Two-stage: stage 1 trains self-supervised SCT (same hyper-parameters and step budget) into
+    ``<output>.stage1``; stage 2 starts from that model and trains the distillation loss alone
+    (``sct_weight = 0``). A finished stage 1 is reused when the command is run again.
+    """
+    if config.recipe == "joint":
+        return train(config)
+    config.validate()
+    output = Path(config.output_dir)
+    stage_1_dir = output.with_name(output.name + STAGE_1_SUFFIX)
+    stage_1 = dataclasses.replace(config, objective="sct", output_dir=str(stage_1_dir), teacher=None, recipe="joint")
+    if (stage_1_dir / RUN_SUMMARY).is_file() and not config.overwrite:
+        logger.info("two-stage recipe: reusing the finished stage 1 in %s", stage_1_dir)
+        stage_1_summary = json.loads((stage_1_dir / RUN_SUMMARY).read_text())
+    else:
+        logger.info("two-stage recipe: stage 1 (self-supervised SCT) -> %s", stage_1_dir)
+        stage_1_summary = train(
+            dataclasses.replace(stage_1, resume=config.resume and work_dir_for(stage_1_dir).is_dir())
+        )
+    stage_2 = dataclasses.replace(
+        config,
+        model=str(stage_1_dir),
+        student_layers=None,
+        sct_weight=0.0,
+        recipe="joint",
+        resume=config.resume and work_dir_for(output).is_dir(),
+    )
+    logger.info("two-stage recipe: stage 2 (%s distillation from %s) -> %s", config.distill_loss, stage_1_dir, output)
+    summary = train(stage_2)
+    summary["stage_1"] = {"output_dir": str(stage_1_dir), **stage_1_summary}
+    write_json_atomic(output / RUN_SUMMARY, summary, sort_keys=True)
     return summary
 
 

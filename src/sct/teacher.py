@@ -1,0 +1,304 @@
+"""Teacher embeddings for distillation: computed once, memory-mapped, and never used for other data.
+
+A cache entry is a directory named by a key that hashes everything the embeddings depend on: the
+teacher's files (weights, tokenizer, module configs), the exact set of training texts, the teacher's
+max_seq_length, whether embeddings are L2-normalised, and the precision they were computed in. A
+changed corpus, teacher or setting therefore gets a new entry; an entry cannot be found for data it
+was not made from. Inside, ``embeddings.npy`` holds one row per unique text (sorted), written in
+chunks with a progress file so an interrupted computation resumes; ``manifest.json`` is written last,
+with the file's size and sha256, and is checked on every load: a truncated or altered file is
+reported, deleted and recomputed, never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sct.data import write_json_atomic
+from sct.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+CACHE_FORMAT = 1
+MANIFEST = "manifest.json"
+PROGRESS = "progress.json"
+EMBEDDINGS = "embeddings.npy"
+PRECISIONS = ("float32", "bfloat16")
+_IGNORED_FILES = {"README.md", "desktop.ini", ".gitattributes", "sct_install.json", "sct_model.json"}
+
+
+def default_cache_dir() -> Path:
+    from sct.models import sct_home
+
+    return sct_home() / "teacher-cache"
+
+
+def check_writable(directory: str | Path) -> Path:
+    """Fail early, naming the directory, if the cache cannot be written there."""
+    path = Path(directory).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"teacher cache directory {path} is not writable ({exc.strerror or exc}); "
+            "pass --teacher-cache DIR with a writable directory"
+        ) from exc
+    return path
+
+
+def _hash_file(path: Path, digest: Any) -> None:
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    _hash_file(Path(path), digest)
+    return digest.hexdigest()
+
+
+def fingerprint_directory(directory: str | Path) -> str:
+    """sha256 over every file that shapes a model's embeddings (names and contents, sorted by path)."""
+    root = Path(directory)
+    digest = hashlib.sha256()
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name not in _IGNORED_FILES)
+    if not files:
+        raise ConfigError(f"teacher directory {root} holds no files")
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        _hash_file(path, digest)
+    return digest.hexdigest()
+
+
+def fingerprint_state(model: Any) -> str:
+    """sha256 of a loaded model's tensors and module layout (for teachers served from the hub)."""
+    import torch
+
+    digest = hashlib.sha256(repr(model).encode())
+    for key, tensor in sorted(model.state_dict().items()):
+        digest.update(key.encode() + b"\0")
+        digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def texts_sha256(texts: Iterable[str]) -> str:
+    """Order-sensitive, unambiguous hash of a text list (each text length-prefixed)."""
+    digest = hashlib.sha256()
+    for text in texts:
+        data = text.encode("utf-8")
+        digest.update(len(data).to_bytes(8, "little") + data)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class TeacherSettings:
+    """What, besides the texts, the cached embeddings depend on."""
+
+    name: str
+    fingerprint: str
+    max_seq_length: int
+    normalize: bool
+    precision: str
+
+    def key(self, text_hash: str) -> str:
+        fields = {
+            "format": CACHE_FORMAT,
+            "teacher_fingerprint": self.fingerprint,
+            "texts_sha256": text_hash,
+            "max_seq_length": self.max_seq_length,
+            "normalize": self.normalize,
+            "precision": self.precision,
+        }
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+class TeacherEmbeddings:
+    """Row lookup from training-pair index to the teacher's embeddings of view 1 and view 2."""
+
+    def __init__(self, embeddings: np.ndarray, rows: np.ndarray, directory: Path, manifest: dict[str, Any]):
+        self.embeddings = embeddings  # read-only memmap, one row per unique text
+        self.rows = rows  # n_pairs x 2 indices into ``embeddings``
+        self.directory = directory
+        self.manifest = manifest
+
+    @property
+    def dim(self) -> int:
+        return int(self.embeddings.shape[1])
+
+    def __len__(self) -> int:
+        return int(self.rows.shape[0])
+
+    def lookup(self, pair_indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """float32 teacher embeddings of view 1 and view 2 for these training-pair indices."""
+        rows = self.rows[np.asarray(pair_indices, dtype=np.int64)]
+        return (
+            np.asarray(self.embeddings[rows[:, 0]], dtype=np.float32),
+            np.asarray(self.embeddings[rows[:, 1]], dtype=np.float32),
+        )
+
+
+def _unique_texts(pairs: Sequence[tuple[str, str]]) -> tuple[list[str], np.ndarray]:
+    texts = sorted({t for pair in pairs for t in pair})
+    position = {t: i for i, t in enumerate(texts)}
+    rows = np.array([(position[a], position[b]) for a, b in pairs], dtype=np.int64).reshape(-1, 2)
+    return texts, rows
+
+
+def _verify(directory: Path, key: str, count: int) -> dict[str, Any] | str:
+    """The manifest when the entry is complete and intact, else the reason it is not usable."""
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        return f"unreadable manifest ({exc})"
+    path = directory / EMBEDDINGS
+    if manifest.get("key") != key or manifest.get("rows") != count:
+        return "manifest does not describe this data"
+    if not path.is_file():
+        return f"{EMBEDDINGS} is missing"
+    if path.stat().st_size != manifest.get("file_bytes"):
+        return f"{EMBEDDINGS} is {path.stat().st_size} bytes, the manifest says {manifest.get('file_bytes')}"
+    if file_sha256(path) != manifest.get("file_sha256"):
+        return f"{EMBEDDINGS} does not match the sha256 in the manifest"
+    return manifest
+
+
+def _encode_chunks(
+    encode, texts: list[str], memmap: np.ndarray, directory: Path, key: str, start: int, chunk: int
+) -> None:
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(texts), initial=start, desc="teacher embeddings", unit="text") as bar:
+        for begin in range(start, len(texts), chunk):
+            end = min(begin + chunk, len(texts))
+            memmap[begin:end] = encode(texts[begin:end])
+            memmap.flush()
+            write_json_atomic(directory / PROGRESS, {"key": key, "done": end})
+            bar.update(end - begin)
+
+
+def load_or_compute(
+    pairs: Sequence[tuple[str, str]],
+    settings: TeacherSettings,
+    encode,
+    dim: int,
+    cache_dir: str | Path,
+    chunk: int = 4096,
+) -> TeacherEmbeddings:
+    """The teacher embeddings of both views of ``pairs``, from the cache or computed into it.
+
+    ``encode(list_of_texts) -> float32 array (n, dim)`` runs the teacher; it is called only for texts
+    not yet computed (resuming an interrupted entry from its last finished chunk).
+    """
+    texts, rows = _unique_texts(pairs)
+    key = settings.key(texts_sha256(texts))
+    root = check_writable(cache_dir)
+    directory = root / key[:24]
+    path = directory / EMBEDDINGS
+    if (directory / MANIFEST).exists():
+        verdict = _verify(directory, key, len(texts))
+        if isinstance(verdict, dict):
+            logger.info("teacher embeddings: cache hit %s (%d texts)", directory, len(texts))
+            return TeacherEmbeddings(np.load(path, mmap_mode="r"), rows, directory, verdict)
+        logger.warning("teacher cache %s is not usable (%s): recomputing it", directory, verdict)
+        shutil.rmtree(directory)
+
+    start = 0
+    progress_path = directory / PROGRESS
+    if progress_path.is_file() and path.is_file():
+        try:
+            progress = json.loads(progress_path.read_text())
+            memmap = np.load(path, mmap_mode="r+")
+            if progress.get("key") == key and memmap.shape == (len(texts), dim) and memmap.dtype == np.float32:
+                start = int(progress["done"])
+                logger.info("teacher embeddings: resuming %s at %d of %d texts", directory, start, len(texts))
+        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+            logger.warning("teacher cache %s: unreadable partial entry (%s), starting over", directory, exc)
+    if start == 0:
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        memmap = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(len(texts), dim))
+    _encode_chunks(encode, texts, memmap, directory, key, start, chunk)
+    del memmap
+
+    manifest = {
+        "key": key,
+        "format": CACHE_FORMAT,
+        "teacher": settings.name,
+        "teacher_fingerprint": settings.fingerprint,
+        "max_seq_length": settings.max_seq_length,
+        "normalize": settings.normalize,
+        "precision": settings.precision,
+        "texts_sha256": texts_sha256(texts),
+        "rows": len(texts),
+        "dim": dim,
+        "dtype": "float32",
+        "file_bytes": path.stat().st_size,
+        "file_sha256": file_sha256(path),
+    }
+    write_json_atomic(directory / MANIFEST, manifest, sort_keys=True)
+    os.remove(progress_path)
+    logger.info("teacher embeddings: %d texts cached in %s", len(texts), directory)
+    return TeacherEmbeddings(np.load(path, mmap_mode="r"), rows, directory, manifest)
+
+
+def load_teacher(name: str, device: str | None = None):
+    """The teacher as a sentence-transformers model (whole: its own pooling and normalisation)."""
+    from sct.models import load_student
+
+    model, info = load_student(name, architecture="as-is", device=device)
+    model.eval()
+    return model, info
+
+
+def teacher_embeddings(
+    pairs: Sequence[tuple[str, str]],
+    teacher: str,
+    cache_dir: str | Path,
+    max_seq_length: int,
+    normalize: bool = True,
+    precision: str = "float32",
+    batch_size: int = 64,
+) -> TeacherEmbeddings:
+    """Resolve and fingerprint the teacher, then load its embeddings of ``pairs`` from the cache or compute them."""
+    import torch
+
+    from sct.models import resolve_model
+
+    if precision not in PRECISIONS:
+        raise ConfigError(f"teacher precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    check_writable(cache_dir)
+    resolved = resolve_model(teacher)
+    model, info = load_teacher(teacher)
+    model.max_seq_length = max_seq_length
+    fingerprint = fingerprint_directory(resolved.location) if resolved.source != "hub" else fingerprint_state(model)
+    settings = TeacherSettings(teacher, fingerprint, max_seq_length, normalize, precision)
+    dim = model.get_embedding_dimension()
+    cuda = torch.cuda.is_available()
+
+    def encode(texts: list[str]) -> np.ndarray:
+        dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
+        with torch.autocast("cuda" if cuda else "cpu", dtype=dtype, enabled=precision != "float32"):
+            out = model.encode(
+                texts,
+                batch_size=batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=normalize,
+                show_progress_bar=False,
+            )
+        return out.astype(np.float32)
+
+    return load_or_compute(pairs, settings, encode, dim, cache_dir)
