@@ -1,12 +1,14 @@
-"""Train and evaluate a list of runs under one budget, side by side (used for the view-method comparison).
+"""Train and evaluate a list of runs under one budget, side by side (view-method and distillation comparisons).
 
   python scripts/compare_runs.py RUNS.json --output results.json [--work-dir runs/compare] [--data-dir DIR]
 
 RUNS.json: {"common": ["--preset", "minilm-l2", "--max-steps", "400", ...],
             "baseline_model": "sentence-transformers/all-MiniLM-L6-v2", "baseline_args": ["--student-layers", "2"],
             "runs": [{"name": "bt", "train_file": "pairs-bt.tsv.gz", "args": []}, ...]}
-Each run is `python -m sct train TRAIN_FILE <common> <args>` then `python -m sct evaluate --tasks sts`; the
-results JSON (and a markdown table beside it) holds every run's STS scores, best dev score and timing.
+Each run is `python -m sct COMMAND TRAIN_FILE <common> <args>` (COMMAND: the run's "command", default train;
+distill for `sct distill`) then `python -m sct evaluate --tasks sts`; a two-stage distillation run also gets a
+row for its stage 1. The results JSON (and a markdown table beside it) holds every run's STS scores, best dev
+score and timing.
 """
 
 from __future__ import annotations
@@ -32,6 +34,29 @@ def sct(*args: str, log: Path) -> None:
         handle.write(f"$ sct {' '.join(args)}\n")
         handle.flush()
         subprocess.run([sys.executable, "-m", "sct", *args], check=True, stdout=handle, stderr=handle, env=env)
+
+
+def _row(label: str, run: dict, run_dir: Path, sts_path: Path, wall_seconds: float) -> dict:
+    summary = json.loads((run_dir / "run_summary.json").read_text())
+    sts = json.loads(sts_path.read_text())
+    log = [json.loads(line) for line in (run_dir / "training_log.jsonl").read_text().splitlines()]
+    built = json.loads((run_dir / "sct_model.json").read_text())
+    return {
+        "name": label,
+        "command": run.get("command", "train"),
+        "train_file": run["train_file"],
+        "args": run.get("args", []),
+        "objective": built.get("objective"),
+        "loss": built["training"].get("loss"),
+        "sts": {t: sts["tasks"][t]["spearman"] for t in TASK_ORDER},
+        "avg": sts["avg"],
+        "best_dev_spearman": summary["best_dev_spearman"],
+        "best_step": summary["best_step"],
+        "steps": summary["steps"],
+        "dev_curve": [[r["step"], r["dev_spearman"]] for r in log if "dev_spearman" in r],
+        "seconds_per_step": summary["seconds_per_step"],
+        "wall_seconds": round(wall_seconds, 1),
+    }
 
 
 def main() -> None:
@@ -61,42 +86,21 @@ def main() -> None:
         name, run_dir = run["name"], args.work_dir / run["name"]
         started = time.time()
         try:
-            sct("train", run["train_file"], "-o", str(run_dir), "--overwrite", *spec.get("common", []),
-                *run.get("args", []), *data, log=log)  # fmt: skip
-            sts_path = args.work_dir / f"{name}-sts.json"
-            sct(
-                "evaluate",
-                str(run_dir),
-                "--tasks",
-                "sts",
-                "--output-json",
-                str(sts_path),
-                "--label",
-                name,
-                *data,
-                log=log,
-            )
+            sct(run.get("command", "train"), run["train_file"], "-o", str(run_dir), "--overwrite",
+                *spec.get("common", []), *run.get("args", []), *data, log=log)  # fmt: skip
+            evaluated = [(name, run_dir)]
+            stage_1 = json.loads((run_dir / "run_summary.json").read_text()).get("stage_1")
+            if stage_1:
+                evaluated.insert(0, (f"{name}: stage 1", Path(stage_1["output_dir"])))
+            for label, directory in evaluated:
+                sts_path = args.work_dir / f"{label.replace(': ', '-').replace(' ', '-')}-sts.json"
+                sct("evaluate", str(directory), "--tasks", "sts", "--output-json", str(sts_path), "--label", label,
+                    *data, log=log)  # fmt: skip
+                result["rows"].append(_row(label, run, directory, sts_path, time.time() - started))
         except subprocess.CalledProcessError as exc:
             result["rows"].append({"name": name, "error": f"exit {exc.returncode}; see {log}"})
             continue
-        summary = json.loads((run_dir / "run_summary.json").read_text())
-        sts = json.loads(sts_path.read_text())
-        dev = [json.loads(line) for line in (run_dir / "training_log.jsonl").read_text().splitlines()]
-        result["rows"].append(
-            {
-                "name": name,
-                "train_file": run["train_file"],
-                "args": run.get("args", []),
-                "sts": {t: sts["tasks"][t]["spearman"] for t in TASK_ORDER},
-                "avg": sts["avg"],
-                "best_dev_spearman": summary["best_dev_spearman"],
-                "best_step": summary["best_step"],
-                "steps": summary["steps"],
-                "dev_curve": [[r["step"], r["dev_spearman"]] for r in dev if "dev_spearman" in r],
-                "seconds_per_step": summary["seconds_per_step"],
-                "wall_seconds": round(time.time() - started, 1),
-            }
-        )
+        args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(result, indent=2) + "\n")  # partial results survive a time-out
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
