@@ -144,6 +144,48 @@ def views_block() -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def distill_block() -> str:
+    folder = RESULTS / "distill"
+    data = json.loads((folder / "compare.json").read_text())
+    table = (folder / "compare.md").read_text().split("\n", 1)[1].strip()
+    env = data["environment"]
+    common = " ".join(data["spec"].get("common", []))
+    lines = [
+        "| run | objective | distillation loss | w_sct | steps | best STS-B dev (step) | s/step |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in data["rows"]:
+        if "sts" not in row:
+            lines.append(f"| {row['name']} | failed: {row['error']} | | | | | |")
+            continue
+        loss = row.get("loss") or {}
+        method = loss.get("method", "—")
+        weight = loss.get("sct_weight", "—")
+        lines.append(
+            f"| {row['name']} | {row['objective']} | {method} | {weight} | {row['steps']} | "
+            f"{row['best_dev_spearman']:.2f} ({row['best_step']}) | {row['seconds_per_step']:.2f} |"
+        )
+    runs = "\n".join(lines)
+    parts = [
+        "**Measured on the proxy** (student: all-MiniLM-L6-v2 cut to 2 layers; teacher: all-mpnet-base-v2; the same "
+        f"bt-neural views and budget for every run: `sct distill <pairs> {common} <run options>`; 7-task STS of "
+        f"the saved model):\n\n{table}\n\n{runs}\n\nProduced by `{data['command']}` at commit "
+        f"`{env['sct_commit']}` on {env.get('gpu') or env['device']} ({env['cpu_threads']} CPU threads); JSON: "
+        "`docs/results/distill/compare.json`. Deviations from the paper: a proxy student and teacher (the paper "
+        "distils BERT-Large-SimCSE into BERT-Tiny … Base), one seed, 12,800 pairs and 200 steps instead of ten "
+        "epochs, hyper-parameters not tuned. The two-stage row used twice the steps of the others (its stage 1 "
+        "row is self-supervised SCT alone with the same settings)."
+    ]
+    teacher = folder / "teacher-sts.json"
+    if teacher.is_file():
+        result = json.loads(teacher.read_text())
+        parts.append(
+            f"The teacher itself scores {result['avg']:.2f} on the same 7-task average (`{result['command']}` at "
+            f"commit `{result['environment']['sct_commit']}`; `docs/results/distill/teacher-sts.json`)."
+        )
+    return "\n\n".join(parts) + "\n"
+
+
 def copy_demo(run: Path) -> None:
     demo = RESULTS / "demo"
     demo.mkdir(parents=True, exist_ok=True)
@@ -167,6 +209,8 @@ def main() -> None:
         text = _block("demo", demo_block(), text)
     if (RESULTS / "views").is_dir():
         text = _block("views", views_block(), text)
+    if (RESULTS / "distill" / "compare.json").is_file():
+        text = _block("distill", distill_block(), text)
     readme.write_text(text)
 
 

@@ -155,3 +155,23 @@ def test_distill_needs_a_teacher(tiny_bert, pairs_file, dev_file, tmp_path, caps
     args.remove("x")
     assert main(args) == 2
     assert "no teacher" in capsys.readouterr().err
+
+
+def test_loss_state_holds_heads_and_all_queues_but_not_the_encoder(tiny_bert):
+    import numpy as np
+    import torch
+
+    from sct.losses import DistillationLoss
+    from sct.models import load_student
+    from sct.teacher import TeacherEmbeddings
+
+    model, _ = load_student(tiny_bert)
+    teacher = TeacherEmbeddings(np.zeros((2, 32), dtype=np.float32), np.array([[0, 1]]), Path("."), {})
+    loss = DistillationLoss(model, teacher, method="cd", sct_weight=1.0, queue_size=8)
+    keys = set(loss.loss_state_dict())
+    assert {"teacher_queue_1.embeddings", "teacher_queue_2.pointer", "sct.queue_1.embeddings"} <= keys
+    assert any(k.startswith("sct.head.") for k in keys)
+    assert not any("model." in k for k in keys)
+    restored = DistillationLoss(model, teacher, method="cd", sct_weight=1.0, queue_size=8, seed=5)
+    restored.load_loss_state_dict(loss.loss_state_dict())
+    assert all(torch.equal(restored.loss_state_dict()[k], v) for k, v in loss.loss_state_dict().items())

@@ -37,11 +37,11 @@ def _expected(text: str) -> list[float]:
 
 def test_computes_once_then_hits_and_looks_up_both_views(tmp_path):
     first = CountingEncoder()
-    cached = load_or_compute(PAIRS, SETTINGS, first, 3, tmp_path)
+    cached = load_or_compute(PAIRS, SETTINGS, first, tmp_path)
     assert sorted(first.texts) == sorted({t for p in PAIRS for t in p}), "each unique text is encoded once"
 
     again = CountingEncoder()
-    hit = load_or_compute(PAIRS, SETTINGS, again, 3, tmp_path)
+    hit = load_or_compute(PAIRS, SETTINGS, again, tmp_path)
     assert again.calls == 0 and hit.directory == cached.directory
     view_1, view_2 = hit.lookup(np.array([2, 0, 1]))
     assert view_1.tolist() == [_expected(PAIRS[i][0]) for i in (2, 0, 1)]
@@ -51,10 +51,10 @@ def test_computes_once_then_hits_and_looks_up_both_views(tmp_path):
 
 
 def test_changing_one_sentence_computes_a_new_entry(tmp_path):
-    load_or_compute(PAIRS, SETTINGS, CountingEncoder(), 3, tmp_path)
+    load_or_compute(PAIRS, SETTINGS, CountingEncoder(), tmp_path)
     changed = [PAIRS[0], ("two cats sit down .", PAIRS[1][1]), PAIRS[2]]
     encoder = CountingEncoder()
-    entry = load_or_compute(changed, SETTINGS, encoder, 3, tmp_path)
+    entry = load_or_compute(changed, SETTINGS, encoder, tmp_path)
     assert encoder.calls > 0 and "two cats sit down ." in encoder.texts
     assert entry.lookup(np.array([1]))[0].tolist() == [_expected("two cats sit down .")]
     assert len([d for d in tmp_path.iterdir() if d.is_dir()]) == 2
@@ -81,7 +81,7 @@ def test_text_hash_is_unambiguous():
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "delete", "manifest"])
 def test_corrupt_entry_is_detected_and_recomputed(tmp_path, caplog, damage):
-    entry = load_or_compute(PAIRS, SETTINGS, CountingEncoder(), 3, tmp_path)
+    entry = load_or_compute(PAIRS, SETTINGS, CountingEncoder(), tmp_path)
     path = entry.directory / "embeddings.npy"
     del entry
     if damage == "flip":
@@ -96,7 +96,7 @@ def test_corrupt_entry_is_detected_and_recomputed(tmp_path, caplog, damage):
         (path.parent / "manifest.json").write_text("{not json")
     encoder = CountingEncoder()
     with caplog.at_level(logging.WARNING, logger="sct.teacher"):
-        fresh = load_or_compute(PAIRS, SETTINGS, encoder, 3, tmp_path)
+        fresh = load_or_compute(PAIRS, SETTINGS, encoder, tmp_path)
     assert "not usable" in caplog.text and "recomputing" in caplog.text
     assert encoder.calls > 0
     assert fresh.lookup(np.array([0]))[0].tolist() == [_expected(PAIRS[0][0])]
@@ -106,12 +106,12 @@ def test_interrupted_computation_resumes_from_the_last_chunk(tmp_path):
     pairs = [(f"sentence number {i} .", f"view of sentence {i} .") for i in range(10)]  # 20 unique texts
     crashing = CountingEncoder(fail_after_calls=2)
     with pytest.raises(KeyboardInterrupt):
-        load_or_compute(pairs, SETTINGS, crashing, 3, tmp_path, chunk=4)
+        load_or_compute(pairs, SETTINGS, crashing, tmp_path, chunk=4)
     assert len(crashing.texts) == 8
     assert not list(tmp_path.glob("*/manifest.json")), "an unfinished entry has no manifest"
 
     resumed = CountingEncoder()
-    entry = load_or_compute(pairs, SETTINGS, resumed, 3, tmp_path, chunk=4)
+    entry = load_or_compute(pairs, SETTINGS, resumed, tmp_path, chunk=4)
     assert len(resumed.texts) == 12 and not set(resumed.texts) & set(crashing.texts)
     view_1, view_2 = entry.lookup(np.arange(10))
     assert view_1.tolist() == [_expected(a) for a, _ in pairs]
@@ -122,7 +122,7 @@ def test_unwritable_cache_directory_is_named(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     with pytest.raises(ConfigError, match=r"a-file/cache is not writable.*--teacher-cache"):
-        load_or_compute(PAIRS, SETTINGS, CountingEncoder(), 3, blocker / "cache")
+        load_or_compute(PAIRS, SETTINGS, CountingEncoder(), blocker / "cache")
 
 
 def test_directory_fingerprint_follows_weights_not_readme(tmp_path):

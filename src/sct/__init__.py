@@ -16,18 +16,24 @@ _LAZY = {
     "InstanceQueue": "sct.queue",
     "ProjectionHead": "sct.head",
     "SCTLoss": "sct.losses",
+    "DistillationLoss": "sct.losses",
     "cross_view_loss": "sct.objective",
+    "queue_kl": "sct.objective",
+    "queue_info_nce": "sct.objective",
 }
 
 __all__ = [
     "ConfigError",
     "DataError",
+    "DistillationLoss",
     "InstanceQueue",
     "ModelResolutionError",
     "ProjectionHead",
     "SCTError",
     "SCTLoss",
     "cross_view_loss",
+    "queue_info_nce",
+    "queue_kl",
     "__version__",
 ]
 

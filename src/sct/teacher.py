@@ -18,7 +18,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,31 +177,44 @@ def _verify(directory: Path, key: str, count: int) -> dict[str, Any] | str:
 
 
 def _encode_chunks(
-    encode, texts: list[str], memmap: np.ndarray, directory: Path, key: str, start: int, chunk: int
-) -> None:
+    encode: Callable[[list[str]], np.ndarray],
+    texts: list[str],
+    memmap: np.ndarray | None,
+    directory: Path,
+    key: str,
+    start: int,
+    chunk: int,
+) -> np.ndarray:
+    """Encode ``texts[start:]`` chunk by chunk into the memmap (created at the first chunk, when the
+    dimension is known), recording progress after each so a crash loses at most one chunk."""
     from tqdm.auto import tqdm
 
     with tqdm(total=len(texts), initial=start, desc="teacher embeddings", unit="text") as bar:
         for begin in range(start, len(texts), chunk):
             end = min(begin + chunk, len(texts))
-            memmap[begin:end] = encode(texts[begin:end])
+            embeddings = encode(texts[begin:end])
+            if memmap is None:
+                shape = (len(texts), embeddings.shape[1])
+                memmap = np.lib.format.open_memmap(directory / EMBEDDINGS, mode="w+", dtype=np.float32, shape=shape)
+            memmap[begin:end] = embeddings
             memmap.flush()
             write_json_atomic(directory / PROGRESS, {"key": key, "done": end})
             bar.update(end - begin)
+    assert memmap is not None, "no texts to encode"
+    return memmap
 
 
 def load_or_compute(
     pairs: Sequence[tuple[str, str]],
     settings: TeacherSettings,
-    encode,
-    dim: int,
+    encode: Callable[[list[str]], np.ndarray],
     cache_dir: str | Path,
     chunk: int = 4096,
 ) -> TeacherEmbeddings:
     """The teacher embeddings of both views of ``pairs``, from the cache or computed into it.
 
     ``encode(list_of_texts) -> float32 array (n, dim)`` runs the teacher; it is called only for texts
-    not yet computed (resuming an interrupted entry from its last finished chunk).
+    not yet computed (resuming an interrupted entry from its last finished chunk), never on a cache hit.
     """
     texts, rows = _unique_texts(pairs)
     key = settings.key(texts_sha256(texts))
@@ -216,22 +229,16 @@ def load_or_compute(
         logger.warning("teacher cache %s is not usable (%s): recomputing it", directory, verdict)
         shutil.rmtree(directory)
 
+    memmap = _resumable(directory, key, len(texts))
     start = 0
-    progress_path = directory / PROGRESS
-    if progress_path.is_file() and path.is_file():
-        try:
-            progress = json.loads(progress_path.read_text())
-            memmap = np.load(path, mmap_mode="r+")
-            if progress.get("key") == key and memmap.shape == (len(texts), dim) and memmap.dtype == np.float32:
-                start = int(progress["done"])
-                logger.info("teacher embeddings: resuming %s at %d of %d texts", directory, start, len(texts))
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
-            logger.warning("teacher cache %s: unreadable partial entry (%s), starting over", directory, exc)
-    if start == 0:
+    if memmap is None:
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
-        memmap = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(len(texts), dim))
-    _encode_chunks(encode, texts, memmap, directory, key, start, chunk)
+    else:
+        start = int(json.loads((directory / PROGRESS).read_text())["done"])
+        logger.info("teacher embeddings: resuming %s at %d of %d texts", directory, start, len(texts))
+    memmap = _encode_chunks(encode, texts, memmap, directory, key, start, chunk)
+    dim = int(memmap.shape[1])
     del memmap
 
     manifest = {
@@ -250,9 +257,25 @@ def load_or_compute(
         "file_sha256": file_sha256(path),
     }
     write_json_atomic(directory / MANIFEST, manifest, sort_keys=True)
-    os.remove(progress_path)
+    os.remove(directory / PROGRESS)
     logger.info("teacher embeddings: %d texts cached in %s", len(texts), directory)
     return TeacherEmbeddings(np.load(path, mmap_mode="r"), rows, directory, manifest)
+
+
+def _resumable(directory: Path, key: str, count: int) -> np.ndarray | None:
+    """The partly written embeddings of an interrupted computation of this entry, if there is one."""
+    progress_path, path = directory / PROGRESS, directory / EMBEDDINGS
+    if not (progress_path.is_file() and path.is_file()):
+        return None
+    try:
+        progress = json.loads(progress_path.read_text())
+        memmap = np.load(path, mmap_mode="r+")
+        usable = progress.get("key") == key and memmap.shape[0] == count and memmap.dtype == np.float32
+        if usable and 0 < int(progress["done"]) <= count:
+            return memmap
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        logger.warning("teacher cache %s: unreadable partial entry (%s), starting over", directory, exc)
+    return None
 
 
 def load_teacher(name: str, device: str | None = None):
@@ -273,7 +296,11 @@ def teacher_embeddings(
     precision: str = "float32",
     batch_size: int = 64,
 ) -> TeacherEmbeddings:
-    """Resolve and fingerprint the teacher, then load its embeddings of ``pairs`` from the cache or compute them."""
+    """The teacher's embeddings of ``pairs``: from the cache, or computed into it.
+
+    A teacher in a local directory is fingerprinted by its files and loaded only when something has to
+    be computed; a hub teacher is loaded to fingerprint its tensors.
+    """
     import torch
 
     from sct.models import resolve_model
@@ -282,17 +309,22 @@ def teacher_embeddings(
         raise ConfigError(f"teacher precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     check_writable(cache_dir)
     resolved = resolve_model(teacher)
-    model, info = load_teacher(teacher)
-    model.max_seq_length = max_seq_length
-    fingerprint = fingerprint_directory(resolved.location) if resolved.source != "hub" else fingerprint_state(model)
+    loaded: list[Any] = []
+
+    def model() -> Any:
+        if not loaded:
+            teacher_model, _ = load_teacher(teacher)
+            teacher_model.max_seq_length = max_seq_length
+            loaded.append(teacher_model)
+        return loaded[0]
+
+    fingerprint = fingerprint_directory(resolved.location) if resolved.source != "hub" else fingerprint_state(model())
     settings = TeacherSettings(teacher, fingerprint, max_seq_length, normalize, precision)
-    dim = model.get_embedding_dimension()
-    cuda = torch.cuda.is_available()
+    device_type = "cuda" if torch.cuda.is_available() else "cpu"
 
     def encode(texts: list[str]) -> np.ndarray:
-        dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
-        with torch.autocast("cuda" if cuda else "cpu", dtype=dtype, enabled=precision != "float32"):
-            out = model.encode(
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+            out = model().encode(
                 texts,
                 batch_size=batch_size,
                 convert_to_numpy=True,
@@ -301,4 +333,4 @@ def teacher_embeddings(
             )
         return out.astype(np.float32)
 
-    return load_or_compute(pairs, settings, encode, dim, cache_dir)
+    return load_or_compute(pairs, settings, encode, cache_dir)
