@@ -166,6 +166,10 @@ def distill_block() -> str:
             f"{row['best_dev_spearman']:.2f} ({row['best_step']}) | {row['seconds_per_step']:.2f} |"
         )
     runs = "\n".join(lines)
+    from sct.plots import plot_dev_curves
+
+    curves = {r["name"]: r["dev_curve"] for r in data["rows"] if "dev_curve" in r}
+    plot_dev_curves(curves, folder / "dev_curves.png", "Distillation on the 2-layer proxy: STS-B dev during training")
     parts = [
         "**Measured on the proxy** (student: all-MiniLM-L6-v2 cut to 2 layers; teacher: all-mpnet-base-v2; the same "
         f"bt-neural views and budget for every run: `sct distill <pairs> {common} <run options>`; 7-task STS of "
@@ -174,7 +178,8 @@ def distill_block() -> str:
         "`docs/results/distill/compare.json`. Deviations from the paper: a proxy student and teacher (the paper "
         "distils BERT-Large-SimCSE into BERT-Tiny … Base), one seed, 12,800 pairs and 200 steps instead of ten "
         "epochs, hyper-parameters not tuned. The two-stage row used twice the steps of the others (its stage 1 "
-        "row is self-supervised SCT alone with the same settings)."
+        "row is self-supervised SCT alone with the same settings).\n\n"
+        "![dev curves](docs/results/distill/dev_curves.png)"
     ]
     teacher = folder / "teacher-sts.json"
     if teacher.is_file():

@@ -1,4 +1,4 @@
-"""Training curves as PNG: loss and dev score over steps, from ``training_log.jsonl``."""
+"""Training curves as PNG: loss (and its logged components) and dev score over steps; dev curves of several runs."""
 
 from __future__ import annotations
 
@@ -21,7 +21,12 @@ def plot_training_log(log_path: str | Path, png_path: str | Path, title: str = "
     dev = [(r["step"], r["dev_spearman"]) for r in records if "dev_spearman" in r]
     fig, (ax_loss, ax_dev) = plt.subplots(1, 2, figsize=(10, 3.8))
     if loss:
-        ax_loss.plot(*zip(*loss, strict=True), color="tab:blue")
+        ax_loss.plot(*zip(*loss, strict=True), color="black", label="total")
+    components = sorted({k for r in records for k in r if k.startswith("loss_")})
+    for name in components:  # weighted terms of a joint objective, e.g. loss_cd and loss_sct
+        ax_loss.plot(*zip(*[(r["step"], r[name]) for r in records if name in r], strict=True), lw=1, label=name)
+    if components:
+        ax_loss.legend(fontsize=8)
     ax_loss.set(xlabel="step", ylabel="training loss", title="loss")
     if dev:
         ax_dev.plot(*zip(*dev, strict=True), marker="o", color="tab:green")
@@ -36,7 +41,22 @@ def plot_training_log(log_path: str | Path, png_path: str | Path, title: str = "
         )
     ax_dev.set(xlabel="step", ylabel="STS-B dev Spearman x100", title="dev score")
     fig.suptitle(title)
+    _save(fig, png_path)
+
+
+def plot_dev_curves(curves: dict[str, list[list[float]]], png_path: str | Path, title: str) -> None:
+    """STS-B dev score over steps for several runs on one axis (``curves``: name -> [[step, score], ...])."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for name, points in curves.items():
+        ax.plot(*zip(*points, strict=True), marker="o", ms=3, label=name)
+    ax.set(xlabel="step", ylabel="STS-B dev Spearman x100", title=title)
+    ax.legend(fontsize=8)
     fig.tight_layout()
+    _save(fig, png_path)
+
+
+def _save(fig, png_path: str | Path) -> None:
+    """Write via a temporary file and rename, so a PNG is never half-written."""
     png_path = Path(png_path)
     tmp = png_path.with_name(png_path.stem + ".tmp.png")
     fig.savefig(tmp, dpi=110)
