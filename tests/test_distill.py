@@ -175,3 +175,38 @@ def test_loss_state_holds_heads_and_all_queues_but_not_the_encoder(tiny_bert):
     restored = DistillationLoss(model, teacher, method="cd", sct_weight=1.0, queue_size=8, seed=5)
     restored.load_loss_state_dict(loss.loss_state_dict())
     assert all(torch.equal(restored.loss_state_dict()[k], v) for k, v in loss.loss_state_dict().items())
+
+
+def test_two_stage_interrupted_in_stage_1_resumes_the_whole_recipe(
+    tiny_bert, tiny_teacher, pairs_file, dev_file, tmp_path, monkeypatch
+):
+    from sct import training
+
+    out = tmp_path / "run"
+    real_make = training._make_callbacks
+
+    def crashing_callbacks(*args, **kwargs):
+        callback = real_make(*args, **kwargs)
+
+        def on_step_end(a, state, control, **kw):
+            if state.global_step == 3:
+                raise KeyboardInterrupt
+
+        callback.on_step_end = on_step_end
+        return callback
+
+    monkeypatch.setattr(training, "_make_callbacks", crashing_callbacks)
+    args = _distill_args(tiny_bert, tiny_teacher, pairs_file, dev_file, out, tmp_path / "cache")
+    assert main([*args, "--recipe", "two-stage"]) == 130
+    assert (tmp_path / "run.stage1.incomplete").is_dir() and not (tmp_path / "run.stage1").exists()
+
+    monkeypatch.setattr(training, "_make_callbacks", real_make)
+    assert main(["distill", "--resume", str(out)]) == 0
+    summary = json.loads((out / "run_summary.json").read_text())
+    assert summary["stage_1"]["steps"] == 4 and summary["steps"] == 4
+    assert json.loads((out / "run_config.json").read_text())["config"]["model"] == str(tmp_path / "run.stage1")
+
+
+def test_resume_without_an_interrupted_run_is_refused(tmp_path, capsys):
+    assert main(["distill", "--resume", str(tmp_path / "nothing")]) == 2
+    assert "cannot resume" in capsys.readouterr().err

@@ -262,17 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _train_config(args: argparse.Namespace, command: str = "train"):
     from sct.presets import load_preset
-    from sct.training import RUN_CONFIG, TrainConfig, work_dir_for
+    from sct.training import TrainConfig, resume_config
 
     if args.resume:
-        run = Path(args.resume)
-        work = run if run.name.endswith(".incomplete") else work_dir_for(run)
-        config_path = work / RUN_CONFIG
-        if not config_path.is_file():
-            raise ConfigError(f"cannot resume: {config_path} not found")
-        stored = json.loads(config_path.read_text())["config"]
-        stored.update(resume=True, overwrite=False)
-        return TrainConfig(**stored)
+        return resume_config(args.resume)
     if not args.train_file or not args.output_dir:
         raise ConfigError(f"sct {command} needs a training file and --output-dir (or --resume RUN_DIR)")
     values: dict[str, Any] = {}

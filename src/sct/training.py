@@ -34,6 +34,7 @@ VIEW_MODES = ("pairs", "identical")
 OBJECTIVES = ("sct", "simcse", "distill")
 RECIPES = ("joint", "two-stage")
 STAGE_1_SUFFIX = ".stage1"
+TWO_STAGE_KEY = "two_stage_recipe"
 
 
 @dataclass
@@ -202,6 +203,26 @@ def load_training_pairs(config: TrainConfig) -> list[tuple[str, str]]:
     return prepared
 
 
+def resume_config(run: str | Path) -> TrainConfig:
+    """The configuration of the interrupted run ``run`` (or ``run.incomplete``), to continue it.
+
+    A two-stage distillation interrupted in either stage resumes as the whole recipe: its stage runs
+    record the recipe's configuration, and an interrupted stage 1 is found beside ``run``.
+    """
+    run = Path(run)
+    if run.name.endswith(".incomplete"):
+        run = run.with_name(run.name.removesuffix(".incomplete"))
+    candidates = [work_dir_for(run), work_dir_for(run.with_name(run.name + STAGE_1_SUFFIX))]
+    for work in candidates:
+        path = work / RUN_CONFIG
+        if path.is_file():
+            stored = json.loads(path.read_text())
+            config = stored.get(TWO_STAGE_KEY, {}).get("distill_config", stored["config"])
+            config.update(resume=True, overwrite=False)
+            return TrainConfig(**config)
+    raise ConfigError(f"cannot resume: no interrupted run at {candidates[0]} ({RUN_CONFIG} not found)")
+
+
 def latest_checkpoint(work: Path, needs_loss_state: bool = True) -> Path | None:
     """The newest checkpoint that holds the trainer state (and SCT's loss state, where the loss has one)."""
     candidates = []
@@ -292,8 +313,12 @@ def build_loss(config: TrainConfig, model, teacher=None):
     )
 
 
-def train(config: TrainConfig) -> dict[str, Any]:
-    """Train SCT as configured; returns the run summary (also written as ``run_summary.json``)."""
+def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train as configured; returns the run summary (also written as ``run_summary.json``).
+
+    ``extra_info`` is recorded in ``run_config.json`` (the two-stage recipe notes its full configuration
+    there, so ``--resume`` can continue either stage).
+    """
     config.validate()
     output, work = _check_output(config)
     distilling = config.objective == "distill"
@@ -323,6 +348,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "environment": environment(),
         "train_pairs": len(pairs),
         "dev_pairs": len(dev.scores),
+        **(extra_info or {}),
     }
     if config.preset:
         from sct.presets import load_preset
@@ -501,14 +527,14 @@ def distill(config: TrainConfig) -> dict[str, Any]:
     output = Path(config.output_dir)
     stage_1_dir = output.with_name(output.name + STAGE_1_SUFFIX)
     stage_1 = dataclasses.replace(config, objective="sct", output_dir=str(stage_1_dir), teacher=None, recipe="joint")
+    recipe_info = {TWO_STAGE_KEY: {"distill_config": config.to_dict(), "stage_1": str(stage_1_dir)}}
     if (stage_1_dir / RUN_SUMMARY).is_file() and not config.overwrite:
         logger.info("two-stage recipe: reusing the finished stage 1 in %s", stage_1_dir)
         stage_1_summary = json.loads((stage_1_dir / RUN_SUMMARY).read_text())
     else:
         logger.info("two-stage recipe: stage 1 (self-supervised SCT) -> %s", stage_1_dir)
-        stage_1_summary = train(
-            dataclasses.replace(stage_1, resume=config.resume and work_dir_for(stage_1_dir).is_dir())
-        )
+        resume_1 = config.resume and work_dir_for(stage_1_dir).is_dir()
+        stage_1_summary = train(dataclasses.replace(stage_1, resume=resume_1), recipe_info)
     stage_2 = dataclasses.replace(
         config,
         model=str(stage_1_dir),
@@ -518,7 +544,7 @@ def distill(config: TrainConfig) -> dict[str, Any]:
         resume=config.resume and work_dir_for(output).is_dir(),
     )
     logger.info("two-stage recipe: stage 2 (%s distillation from %s) -> %s", config.distill_loss, stage_1_dir, output)
-    summary = train(stage_2)
+    summary = train(stage_2, recipe_info)
     summary["stage_1"] = {"output_dir": str(stage_1_dir), **stage_1_summary}
     write_json_atomic(output / RUN_SUMMARY, summary, sort_keys=True)
     return summary
