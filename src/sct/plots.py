@@ -46,11 +46,12 @@ def plot_training_log(log_path: str | Path, png_path: str | Path, title: str = "
 
 def plot_dev_curves(curves: dict[str, list[list[float]]], png_path: str | Path, title: str) -> None:
     """STS-B dev score over steps for several runs on one axis (``curves``: name -> [[step, score], ...])."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for name, points in curves.items():
-        ax.plot(*zip(*points, strict=True), marker="o", ms=3, label=name)
-    ax.set(xlabel="step", ylabel="STS-B dev Spearman x100", title=title)
-    ax.legend(fontsize=8)
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    colours = plt.get_cmap("tab20").colors
+    for i, (name, points) in enumerate(curves.items()):
+        ax.plot(*zip(*points, strict=True), marker="o", ms=3, label=name, color=colours[(2 * i) % 20 + (2 * i) // 20])
+    ax.set(xlabel="step (of its own stage)", ylabel="STS-B dev Spearman x100", title=title)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     _save(fig, png_path)
 
