@@ -182,6 +182,9 @@ def distill_block() -> str:
         "![dev curves](docs/results/distill/dev_curves.png)"
     ]
     parts.append(_distill_findings(data))
+    longer = folder / "compare-600.json"
+    if longer.is_file():
+        parts.append(_longer_distill(json.loads(longer.read_text()), folder / "compare-600.md", data))
     teacher = folder / "teacher-sts.json"
     if teacher.is_file():
         result = json.loads(teacher.read_text())
@@ -225,6 +228,29 @@ def _distill_findings(data: dict) -> str:
         "weights L_MSE + L_SCT is mostly L_SCT (`--distill-weight` rescales it). A ten-epoch-scale comparison "
         "belongs to the reproduction study."
     )
+    return text
+
+
+def _longer_distill(data: dict, table_path: Path, short: dict) -> str:
+    """The joint objective against L_CD alone with three times the budget (``short``: the 200-step study)."""
+    table = table_path.read_text().split("\n", 1)[1].strip()
+    avg = {r["name"].split(",")[0]: r["avg"] for r in data["rows"] if "avg" in r}
+    avg_short = {r["name"]: r["avg"] for r in short["rows"] if "avg" in r}
+    dev = "; ".join(
+        f"{r['name']} {r['best_dev_spearman']:.2f} at step {r['best_step']}" for r in data["rows"] if "avg" in r
+    )
+    env = data["environment"]
+    text = (
+        f"**Three times the budget** (`{' '.join(data['spec']['common'])}`, same pairs and teacher cache; best STS-B "
+        f"dev: {dev}):\n\n{table}\n\nProduced by `{data['command']}` at commit `{env['sct_commit']}` on "
+        f"{env.get('gpu') or env['device']}; JSON: `docs/results/distill/compare-600.json`."
+    )
+    joint, alone = "L_SCT + L_CD (joint)", "L_CD"
+    if all(k in avg and k in avg_short for k in (joint, alone)):
+        text += (
+            f" The joint objective minus L_CD alone: {avg[joint] - avg[alone]:+.2f} at 600 steps, "
+            f"{avg_short[joint] - avg_short[alone]:+.2f} at 200 (one seed each)."
+        )
     return text
 
 
