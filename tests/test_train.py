@@ -176,7 +176,7 @@ def test_evaluate_rejects_unknown_task(capsys):
 
 
 def test_every_subcommand_has_help(capsys):
-    for command in ("train", "distill", "evaluate", "corpus", "presets", "models"):
+    for command in ("train", "distill", "evaluate", "corpus", "presets", "models", "encode", "search"):
         with pytest.raises(SystemExit) as info:
             main([command, "--help"])
         assert info.value.code == 0

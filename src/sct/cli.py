@@ -163,6 +163,34 @@ def build_parser() -> argparse.ArgumentParser:
     distill.add_argument("--teacher-batch-size", type=int, default=64, help="teacher encoding batch size")
     _add_training_options(distill, "distill")
 
+    # ---------------------------------------------------------------- encode / search
+    encode = sub.add_parser(
+        "encode",
+        help="embed the lines of a text file into a .npy array",
+        description="Embed every non-blank line of --input (row i = i-th non-blank line) with the saved model "
+        "(all its modules), writing --output atomically.",
+    )
+    encode.add_argument("model", help="model: run directory, local dir, hub id or offline packaged id")
+    encode.add_argument("--input", "-i", required=True, help="one sentence per line (.gz read transparently)")
+    encode.add_argument("--output", "-o", required=True, help="where the .npy array goes")
+    encode.add_argument("--batch-size", type=int, default=128)
+    encode.add_argument("--normalize", action="store_true", help="L2-normalise the embeddings")
+    encode.add_argument("--max-seq-length", type=int, help="override the model's max_seq_length")
+    search = sub.add_parser(
+        "search",
+        help="the corpus sentences closest to a query (cosine similarity)",
+        description="Exact cosine search of a corpus file (one sentence per line); faiss's exact index is used "
+        "for corpora of 100,000 sentences or more when faiss is installed.",
+    )
+    search.add_argument("model", help="model: run directory, local dir, hub id or offline packaged id")
+    search.add_argument("--corpus", required=True, help="one sentence per line")
+    search.add_argument("--query", "-q", action="append", required=True, help="a query (repeat for several)")
+    search.add_argument("--top-k", "-k", type=int, default=5)
+    search.add_argument("--corpus-embeddings", help="the corpus's embeddings from `sct encode` (skips encoding)")
+    search.add_argument("--batch-size", type=int, default=128)
+    search.add_argument("--max-seq-length", type=int, help="override the model's max_seq_length")
+    search.add_argument("--json", action="store_true", help="print the hits as JSON")
+
     # ---------------------------------------------------------------- models
     models = sub.add_parser("models", help="install offline models", description="Offline model management.")
     models_sub = models.add_subparsers(dest="models_command", required=True)
@@ -314,6 +342,42 @@ def cmd_distill(args: argparse.Namespace) -> int:
 
     summary = distill(_train_config(args, "distill"))
     print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    from sct.encode import encode_file, load_model
+
+    model = load_model(args.model, args.max_seq_length)
+    print(json.dumps(encode_file(model, args.input, args.output, args.batch_size, args.normalize)))
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from sct.data import read_sentences
+    from sct.encode import load_model, search
+
+    corpus = read_sentences(args.corpus)
+    embeddings = None
+    if args.corpus_embeddings:
+        try:
+            embeddings = np.load(args.corpus_embeddings)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"--corpus-embeddings {args.corpus_embeddings}: not a readable .npy array ({exc})"
+            ) from exc
+    model = load_model(args.model, args.max_seq_length)
+    results = search(model, corpus, args.query, args.top_k, embeddings, args.batch_size)
+    if args.json:
+        hits = [[{"score": h.score, "index": h.index, "sentence": h.sentence} for h in row] for row in results]
+        print(json.dumps([{"query": q, "hits": row} for q, row in zip(args.query, hits, strict=True)], indent=2))
+        return 0
+    for query, row in zip(args.query, results, strict=True):
+        print(f"query: {query}")
+        for rank, hit in enumerate(row, 1):
+            print(f"  {rank}. {hit.score:.4f}  [{hit.index}] {hit.sentence}")
     return 0
 
 
@@ -484,6 +548,8 @@ COMMANDS = {
     "views": cmd_views,
     "presets": cmd_presets,
     "distill": cmd_distill,
+    "encode": cmd_encode,
+    "search": cmd_search,
     "models": cmd_models,
 }
 

@@ -1,0 +1,130 @@
+"""`sct encode` and `sct search`: use a trained model, as SimCSE's tool does (exact search by default)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sct.data import read_sentences
+from sct.errors import ConfigError, DataError
+
+logger = logging.getLogger(__name__)
+
+# Corpora at least this large are searched with faiss (exact inner-product index) when it is installed.
+FAISS_MIN_CORPUS = 100_000
+
+
+def load_model(name: str, max_seq_length: int | None = None) -> Any:
+    """The model as saved (all its modules, e.g. a distilled student's Dense projection)."""
+    from sct.models import load_student
+
+    model, _ = load_student(name, architecture="as-is")
+    model.eval()
+    if max_seq_length is not None:
+        model.max_seq_length = max_seq_length
+    return model
+
+
+def embed(model: Any, sentences: list[str], batch_size: int = 128, normalize: bool = False) -> np.ndarray:
+    """float32 embeddings, one row per sentence, with a progress bar."""
+    if batch_size < 1:
+        raise ConfigError(f"batch size must be >= 1, got {batch_size}")
+    out = model.encode(
+        sentences,
+        batch_size=batch_size,
+        convert_to_numpy=True,
+        normalize_embeddings=normalize,
+        show_progress_bar=len(sentences) > batch_size,
+    )
+    return np.asarray(out, dtype=np.float32)
+
+
+def encode_file(
+    model: Any, input_path: str | Path, output_path: str | Path, batch_size: int = 128, normalize: bool = False
+) -> dict[str, Any]:
+    """Embed every non-blank line of ``input_path`` into ``output_path`` (.npy), written atomically.
+
+    Row i of the array is the i-th non-blank line (blank lines are skipped and counted).
+    """
+    output = Path(output_path)
+    if output.suffix != ".npy":
+        raise ConfigError(f"--output {output}: expected a .npy file name")
+    sentences = read_sentences(input_path)
+    embeddings = embed(model, sentences, batch_size, normalize)
+    tmp = output.with_name(output.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        np.save(handle, embeddings)
+    os.replace(tmp, output)
+    logger.info("%d embeddings of dimension %d -> %s", *embeddings.shape, output)
+    return {"sentences": len(sentences), "dim": int(embeddings.shape[1]), "output": str(output)}
+
+
+@dataclass(frozen=True)
+class Hit:
+    score: float
+    index: int
+    sentence: str
+
+
+def _top_k_exact(queries: np.ndarray, corpus: np.ndarray, k: int, chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k cosine over the corpus in chunks (both sides already L2-normalised)."""
+    best_scores = np.full((len(queries), 0), -np.inf, dtype=np.float32)
+    best_index = np.zeros((len(queries), 0), dtype=np.int64)
+    for start in range(0, len(corpus), chunk):
+        scores = queries @ corpus[start : start + chunk].T
+        index = np.broadcast_to(np.arange(start, start + scores.shape[1]), scores.shape)
+        scores = np.concatenate((best_scores, scores), 1)
+        index = np.concatenate((best_index, index), 1)
+        keep = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        best_scores, best_index = np.take_along_axis(scores, keep, 1), np.take_along_axis(index, keep, 1)
+    return best_scores, best_index
+
+
+def _top_k_faiss(queries: np.ndarray, corpus: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+    try:
+        import faiss
+    except ImportError:
+        return None
+    index = faiss.IndexFlatIP(corpus.shape[1])
+    index.add(np.ascontiguousarray(corpus))
+    scores, ids = index.search(np.ascontiguousarray(queries), k)
+    return scores, ids.astype(np.int64)
+
+
+def search(
+    model: Any,
+    corpus: list[str],
+    queries: list[str],
+    top_k: int = 5,
+    corpus_embeddings: np.ndarray | None = None,
+    batch_size: int = 128,
+) -> list[list[Hit]]:
+    """For each query, the ``top_k`` corpus sentences by cosine similarity, best first.
+
+    Exact by default; a corpus of ``FAISS_MIN_CORPUS`` sentences or more goes through faiss's exact
+    inner-product index when faiss is installed. ``corpus_embeddings`` (e.g. from ``sct encode``)
+    skips re-encoding the corpus; its rows must match the corpus lines.
+    """
+    if top_k < 1:
+        raise ConfigError(f"--top-k must be >= 1, got {top_k}")
+    if not queries:
+        raise ConfigError("no query given")
+    if corpus_embeddings is None:
+        corpus_embeddings = embed(model, corpus, batch_size)
+    if len(corpus_embeddings) != len(corpus):
+        raise DataError(f"{len(corpus_embeddings)} corpus embeddings for {len(corpus)} corpus sentences")
+    normalised = corpus_embeddings / np.maximum(np.linalg.norm(corpus_embeddings, axis=1, keepdims=True), 1e-12)
+    normalised = normalised.astype(np.float32)
+    query_embeddings = embed(model, queries, batch_size, normalize=True)
+    k = min(top_k, len(corpus))
+    found = _top_k_faiss(query_embeddings, normalised, k) if len(corpus) >= FAISS_MIN_CORPUS else None
+    scores, index = found if found is not None else _top_k_exact(query_embeddings, normalised, k)
+    return [
+        [Hit(float(s), int(i), corpus[int(i)]) for s, i in zip(row_scores, row_index, strict=True)]
+        for row_scores, row_index in zip(scores, index, strict=True)
+    ]
