@@ -213,7 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
         "cosine similarity, as the SCT paper reports them, and their average.",
     )
     evaluate.add_argument("model", help="model: run directory, local dir, hub id or offline packaged id")
-    evaluate.add_argument("--tasks", default="sts", help="task group or comma-separated tasks (now: sts)")
+    evaluate.add_argument(
+        "--tasks", default="sts",
+        help="comma-separated tasks or groups: sts (STS12-16, STS-B, SICK-R), twitterpara (USEB)",
+    )  # fmt: skip
     evaluate.add_argument("--student-layers", type=int, help="evaluate only the first N transformer layers")
     evaluate.add_argument("--batch-size", type=int, default=128)
     evaluate.add_argument("--max-seq-length", type=int, help="override the model's max_seq_length")
@@ -405,23 +408,25 @@ def _resolve_tasks(spec: str) -> list[str]:
     from sct.evaluation.sts import TASK_ORDER
 
     groups = {"sts": TASK_ORDER}
+    single = [*TASK_ORDER, "twitterpara"]
     tasks: list[str] = []
     for name in (t.strip() for t in spec.split(",") if t.strip()):
         if name in groups:
             tasks.extend(groups[name])
-        elif name in TASK_ORDER:
+        elif name in single:
             tasks.append(name)
         else:
-            valid = ", ".join([*groups, *TASK_ORDER])
+            valid = ", ".join([*groups, *single])
             raise ConfigError(f"unknown task {name!r}; valid tasks and groups: {valid}")
     return list(dict.fromkeys(tasks))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from sct.data import find_data_root, write_json_atomic
-    from sct.evaluation.sts import evaluate_sts, format_sts_table
+    from sct.evaluation.sts import TASK_ORDER, evaluate_sts, format_sts_table
 
     tasks = _resolve_tasks(args.tasks)
+    sts_tasks = [t for t in tasks if t in TASK_ORDER]
     root = find_data_root(args.data_dir)
     baseline = None
     if args.baseline_json:
@@ -431,7 +436,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model, info = load_student(args.model, args.student_layers)
     if args.max_seq_length:
         model.max_seq_length = args.max_seq_length
-    result = evaluate_sts(model, root.senteval, tasks, batch_size=args.batch_size)
+    result: dict[str, Any] = {"tasks": {}, "avg": None}
+    if sts_tasks:
+        result = evaluate_sts(model, root.senteval, sts_tasks, batch_size=args.batch_size)
+    if "twitterpara" in tasks:
+        from sct.evaluation.twitterpara import evaluate_twitterpara
+
+        result["twitterpara"] = evaluate_twitterpara(model, root.twitterpara, args.batch_size)
     from sct.provenance import environment
 
     result.update(
@@ -442,15 +453,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         environment=environment(),
     )
     label = args.label or args.model
-    rows = [(label, result)]
-    if baseline is not None:
-        rows = [
-            (baseline.get("label", "before"), baseline),
-            (label, result),
-            ("difference", _difference(baseline, result)),
-        ]
     result["label"] = label
-    print(format_sts_table(rows))
+    if sts_tasks:
+        rows = [(label, result)]
+        if baseline is not None:
+            rows = [
+                (baseline.get("label", "before"), baseline),
+                (label, result),
+                ("difference", _difference(baseline, result)),
+            ]
+        print(format_sts_table(rows))
+    if "twitterpara" in result:
+        para = result["twitterpara"]
+        sets = ", ".join(f"{name} {s['ap']:.2f}" for name, s in para["sets"].items())
+        print(f"TwitterPara (USEB, AP x100): {para['score']:.2f} ({sets}); Spearman {para['spearman']:.2f}")
     if args.output_json:
         write_json_atomic(args.output_json, result)
     return 0

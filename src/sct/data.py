@@ -46,7 +46,7 @@ def _senteval_dir_in(root: Path) -> Path | None:
 
 @dataclass(frozen=True)
 class DataRoot:
-    """The one data root every command reads: ``senteval/`` (and later ``useb/``, ``corpus/``)."""
+    """The one data root every command reads: ``senteval/``, ``useb/``, ``corpus/``."""
 
     root: Path
     senteval: Path
@@ -54,6 +54,10 @@ class DataRoot:
     @property
     def corpus(self) -> Path:
         return self.root / "corpus" / "sentences.tsv.gz"
+
+    @property
+    def twitterpara(self) -> Path:
+        return self.root / "useb" / "twitterpara"
 
 
 def find_data_root(data_dir: str | os.PathLike | None = None) -> DataRoot:
