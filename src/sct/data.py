@@ -6,6 +6,7 @@ Every reader reports a bad line as ``file:line: what was expected`` (a :class:`D
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import random
@@ -241,6 +242,19 @@ def write_lines_atomic(path: str | os.PathLike, lines: list[str]) -> None:
         for line in lines:
             handle.write(line + "\n")
     tmp.replace(path)
+
+
+def update_digest(path: str | os.PathLike, digest: Any) -> None:
+    """Feed a file's bytes to a hashlib digest in 4 MiB blocks (no whole-file read)."""
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    update_digest(path, digest)
+    return digest.hexdigest()
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any, sort_keys: bool = False) -> None:

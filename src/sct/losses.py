@@ -55,11 +55,20 @@ def reference_embeddings(model: SentenceTransformer, features: list[dict[str, Te
         return [F.normalize(e.float(), p=2, dim=1) for e in embed_columns(model, fresh, False)]
 
 
-def _without_encoder(state: dict[str, Tensor]) -> dict[str, Tensor]:
-    return {k: v for k, v in state.items() if not (k.startswith("model.") or ".model." in k)}
+class _LossState(nn.Module):
+    """The loss's own state (heads, queues and their pointers) without the encoder, saved with checkpoints."""
+
+    def loss_state_dict(self) -> dict[str, Tensor]:
+        return {k: v for k, v in self.state_dict().items() if not (k.startswith("model.") or ".model." in k)}
+
+    def load_loss_state_dict(self, state: dict[str, Tensor]) -> None:
+        missing = set(self.loss_state_dict()) - set(state)
+        if missing:
+            raise ValueError(f"loss state is missing {sorted(missing)}")
+        self.load_state_dict(state, strict=False)
 
 
-class SCTLoss(nn.Module):
+class SCTLoss(_LossState):
     """L_SCT (paper eq. 2) over two views: ``sentence_features = [view 1, view 2]``.
 
     Online branch: ``normalise(head(encoder(x)))``, with gradients. Reference branch:
@@ -120,16 +129,6 @@ class SCTLoss(nn.Module):
             self.queue_2.enqueue(reference_2)
         return loss
 
-    def loss_state_dict(self) -> dict[str, Tensor]:
-        """Head weights and queue contents/pointers, without the encoder (saved with checkpoints)."""
-        return _without_encoder(self.state_dict())
-
-    def load_loss_state_dict(self, state: dict[str, Tensor]) -> None:
-        missing = set(self.loss_state_dict()) - set(state)
-        if missing:
-            raise ValueError(f"loss state is missing {sorted(missing)}")
-        self.load_state_dict(state, strict=False)
-
     def get_config_dict(self) -> dict[str, Any]:
         return {
             "queue_size": self.queue_size,
@@ -154,7 +153,7 @@ class SCTLoss(nn.Module):
 """
 
 
-class DistillationLoss(nn.Module):
+class DistillationLoss(_LossState):
     """``w_distill * L_distill + w_sct * L_SCT`` over two views, with a teacher's cached embeddings.
 
     ``sentence_features = [view 1, view 2]`` and ``labels`` = the training-pair indices, which look up
@@ -273,25 +272,12 @@ class DistillationLoss(nn.Module):
             losses["loss_sct"] = self.sct_weight * self.sct.from_embeddings([student_1, student_2], features)
         return losses
 
-    def loss_state_dict(self) -> dict[str, Tensor]:
-        """Heads and queues (SCT's and the teacher queues), without the encoder."""
-        return _without_encoder(self.state_dict())
-
-    def load_loss_state_dict(self, state: dict[str, Tensor]) -> None:
-        missing = set(self.loss_state_dict()) - set(state)
-        if missing:
-            raise ValueError(f"loss state is missing {sorted(missing)}")
-        self.load_state_dict(state, strict=False)
-
     def get_config_dict(self) -> dict[str, Any]:
         return {
+            **SCTLoss.get_config_dict(self),
             "method": self.method,
             "distill_weight": self.distill_weight,
             "sct_weight": self.sct_weight,
-            "queue_size": self.queue_size,
-            "online_temperature": self.online_temperature,
-            "reference_temperature": self.reference_temperature,
-            "head_expansion": self.head_expansion,
             "ckd_temperature": self.ckd_temperature,
             "teacher": self.teacher.manifest.get("teacher"),
             "teacher_cache": str(self.teacher.directory),

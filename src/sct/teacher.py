@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from sct.data import write_json_atomic
+from sct.data import file_sha256, update_digest, write_json_atomic
 from sct.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -59,18 +59,6 @@ def check_writable(directory: str | Path) -> Path:
     return path
 
 
-def _hash_file(path: Path, digest: Any) -> None:
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    _hash_file(Path(path), digest)
-    return digest.hexdigest()
-
-
 def fingerprint_directory(directory: str | Path) -> str:
     """sha256 over every file that shapes a model's embeddings (names and contents, sorted by path)."""
     root = Path(directory)
@@ -80,7 +68,7 @@ def fingerprint_directory(directory: str | Path) -> str:
         raise ConfigError(f"teacher directory {root} holds no files")
     for path in files:
         digest.update(str(path.relative_to(root)).encode() + b"\0")
-        _hash_file(path, digest)
+        update_digest(path, digest)
     return digest.hexdigest()
 
 

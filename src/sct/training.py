@@ -285,6 +285,13 @@ def build_loss(config: TrainConfig, model, teacher=None):
         from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
         return MultipleNegativesRankingLoss(model, scale=1.0 / config.simcse_temperature)
+    sct_settings = {
+        "queue_size": config.queue_size,
+        "online_temperature": config.online_temperature,
+        "reference_temperature": config.reference_temperature,
+        "head_expansion": config.head_expansion,
+        "seed": config.seed,
+    }
     if config.objective == "distill":
         from sct.losses import DistillationLoss
 
@@ -294,23 +301,12 @@ def build_loss(config: TrainConfig, model, teacher=None):
             method=config.distill_loss,
             distill_weight=config.distill_weight,
             sct_weight=config.sct_weight,
-            queue_size=config.queue_size,
-            online_temperature=config.online_temperature,
-            reference_temperature=config.reference_temperature,
-            head_expansion=config.head_expansion,
             ckd_temperature=config.ckd_temperature,
-            seed=config.seed,
+            **sct_settings,
         )
     from sct.losses import SCTLoss
 
-    return SCTLoss(
-        model,
-        queue_size=config.queue_size,
-        online_temperature=config.online_temperature,
-        reference_temperature=config.reference_temperature,
-        head_expansion=config.head_expansion,
-        seed=config.seed,
-    )
+    return SCTLoss(model, **sct_settings)
 
 
 def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict[str, Any]:
