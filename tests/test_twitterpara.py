@@ -69,7 +69,6 @@ def test_malformed_lines_name_file_and_line(tmp_path):
 
 def test_cli_reads_the_data_root(tiny_bert, tmp_path, capsys):
     _fixture(tmp_path / "data" / "useb" / "twitterpara")
-    (tmp_path / "data" / "senteval" / "STS").mkdir(parents=True)
     out = tmp_path / "r.json"
     args = [
         "evaluate",
@@ -82,9 +81,9 @@ def test_cli_reads_the_data_root(tiny_bert, tmp_path, capsys):
         str(out),
     ]
     assert main(args) == 0
-    assert "TwitterPara (USEB, AP x100)" in capsys.readouterr().out
+    assert "| TwitterPara | paraphrase |" in capsys.readouterr().out
     result = json.loads(out.read_text())
-    assert set(result["twitterpara"]["sets"]) == {"twitterurl", "pit"}
+    assert set(result["downstream"]["twitterpara"]["sets"]) == {"twitterurl", "pit"}
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "useb" / "twitterpara").is_dir(), reason="shared data not present")

@@ -208,14 +208,21 @@ def build_parser() -> argparse.ArgumentParser:
     # ---------------------------------------------------------------- evaluate
     evaluate = sub.add_parser(
         "evaluate",
-        help="score a model on STS (SentEval/SimCSE protocol)",
+        help="score a model on STS, NLI/transfer (SentEval) and re-ranking (USEB)",
         description="STS12-16 ('all': sub-tracks concatenated), STS-B test and SICK-R test: Spearman x100 of "
-        "cosine similarity, as the SCT paper reports them, and their average.",
+        "cosine similarity, as the SCT paper reports them, and their average. SICK-E, SNLI, MRPC: SentEval's "
+        "logistic-regression protocol, test accuracy. AskUbuntu, SciDocs: USEB re-ranking MAP; TwitterPara: "
+        "USEB average precision. Tasks reached through a group whose data is absent are skipped with the reason.",
     )
     evaluate.add_argument("model", help="model: run directory, local dir, hub id or offline packaged id")
     evaluate.add_argument(
         "--tasks", default="sts",
-        help="comma-separated tasks or groups: sts (STS12-16, STS-B, SICK-R), twitterpara (USEB)",
+        help="comma-separated tasks or groups: sts (STS12..SICK-R), transfer (sicke, snli, mrpc), nli (sicke, "
+        "snli), rerank (askubuntu, scidocs), useb (askubuntu, scidocs, twitterpara), all",
+    )  # fmt: skip
+    evaluate.add_argument(
+        "--keep-going", action="store_true",
+        help="a task whose files are missing or malformed is reported and the others still run (exit 1)",
     )  # fmt: skip
     evaluate.add_argument("--student-layers", type=int, help="evaluate only the first N transformer layers")
     evaluate.add_argument("--batch-size", type=int, default=128)
@@ -224,6 +231,39 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--baseline-json", help="a previous results JSON: print it and the difference too")
     evaluate.add_argument("--label", help="row label in the table (default: the model argument)")
     _add_data_dir(evaluate)
+
+    # ---------------------------------------------------------------- download
+    from sct.download import SOURCES
+
+    download = sub.add_parser(
+        "download",
+        help="fetch benchmark data (SentEval, STS-B, USEB, NLI) into ~/.cache/sct",
+        description="Download from the original public URLs with resume (HTTP Range), sha256 check (a mismatch "
+        "removes the file) and extraction into the data root layout under --dest (default $SCT_HOME, "
+        "~/.cache/sct), where every command finds it. Sources: "
+        + "; ".join(f"{n}: {s.description} <{s.url}>" for n, s in SOURCES.items()),
+    )
+    download.add_argument("names", nargs="+", choices=list(SOURCES), metavar="NAME", help=", ".join(SOURCES))
+    download.add_argument("--dest", help="destination data root (default: $SCT_HOME, ~/.cache/sct)")
+    download.add_argument("--url", help="fetch from this URL instead (a mirror); one NAME only")
+    download.add_argument("--sha256", help="expected sha256 of the downloaded file; one NAME only")
+    download.add_argument("--file", help="an already downloaded file to verify and install (offline); one NAME only")
+    download.add_argument("--force", action="store_true", help="replace an installed copy")
+
+    # ---------------------------------------------------------------- report
+    report = sub.add_parser(
+        "report",
+        help="runs' results as the paper's tables, with the paper's numbers and the deviations",
+        description="Markdown tables in the paper's layout (Table 2: STS12 ... SICK-R, Avg; Table 3: AskUbuntu, "
+        "SciDocs, SICK-E, SNLI) from the runs' JSON only (a run directory's evaluation.json, run_config.json, "
+        "run_summary.json, or an `sct evaluate --output-json` file), each run beside the paper row of the same "
+        "kind, method and nearest model size, the deviations from the paper's setting listed per row, and a "
+        "PNG bar chart.",
+    )
+    report.add_argument("runs", nargs="+", metavar="RUN", help="run directory or results JSON")
+    report.add_argument("--output", "-o", help="write the markdown here (default: print only)")
+    report.add_argument("--plot", help="PNG bar chart (default: beside --output, same name with .png)")
+    report.add_argument("--json", help="also write the numbers shown as JSON")
 
     # ---------------------------------------------------------------- corpus
     corpus = sub.add_parser(
@@ -404,29 +444,13 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resolve_tasks(spec: str) -> list[str]:
-    from sct.evaluation.sts import TASK_ORDER
-
-    groups = {"sts": TASK_ORDER}
-    single = [*TASK_ORDER, "twitterpara"]
-    tasks: list[str] = []
-    for name in (t.strip() for t in spec.split(",") if t.strip()):
-        if name in groups:
-            tasks.extend(groups[name])
-        elif name in single:
-            tasks.append(name)
-        else:
-            valid = ", ".join([*groups, *single])
-            raise ConfigError(f"unknown task {name!r}; valid tasks and groups: {valid}")
-    return list(dict.fromkeys(tasks))
-
-
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from sct.data import find_data_root, write_json_atomic
-    from sct.evaluation.sts import TASK_ORDER, evaluate_sts, format_sts_table
+    from sct.evaluation.sts import format_sts_table
+    from sct.evaluation.suite import format_downstream_table, merge_results, resolve_tasks, run_tasks
+    from sct.report import EVALUATION_JSON
 
-    tasks = _resolve_tasks(args.tasks)
-    sts_tasks = [t for t in tasks if t in TASK_ORDER]
+    tasks = resolve_tasks(args.tasks)
     root = find_data_root(args.data_dir)
     baseline = None
     if args.baseline_json:
@@ -436,25 +460,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model, info = load_student(args.model, args.student_layers)
     if args.max_seq_length:
         model.max_seq_length = args.max_seq_length
-    result: dict[str, Any] = {"tasks": {}, "avg": None}
-    if sts_tasks:
-        result = evaluate_sts(model, root.senteval, sts_tasks, batch_size=args.batch_size)
-    if "twitterpara" in tasks:
-        from sct.evaluation.twitterpara import evaluate_twitterpara
-
-        result["twitterpara"] = evaluate_twitterpara(model, root.twitterpara, args.batch_size)
+    result = run_tasks(model, root, tasks, batch_size=args.batch_size, keep_going=args.keep_going)
     from sct.provenance import environment
 
     result.update(
         model=args.model,
         model_info=info.to_dict(),
+        parameters=sum(p.numel() for p in model.parameters()),
         max_seq_length=model.max_seq_length,
         command="sct " + " ".join(sys.argv[1:]),
         environment=environment(),
     )
     label = args.label or args.model
     result["label"] = label
-    if sts_tasks:
+    if result["tasks"]:
         rows = [(label, result)]
         if baseline is not None:
             rows = [
@@ -463,12 +482,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 ("difference", _difference(baseline, result)),
             ]
         print(format_sts_table(rows))
-    if "twitterpara" in result:
-        para = result["twitterpara"]
-        sets = ", ".join(f"{name} {s['ap']:.2f}" for name, s in para["sets"].items())
-        print(f"TwitterPara (USEB, AP x100): {para['score']:.2f} ({sets}); Spearman {para['spearman']:.2f}")
+    if result["downstream"] or result["skipped"] or result["failed"]:
+        print(("\n" if result["tasks"] else "") + format_downstream_table(result))
     if args.output_json:
         write_json_atomic(args.output_json, result)
+    run_results = Path(args.model) / EVALUATION_JSON
+    if (Path(args.model) / "run_config.json").is_file():  # a run directory keeps its results for `sct report`
+        old = json.loads(run_results.read_text()) if run_results.is_file() else {}
+        write_json_atomic(run_results, merge_results(old, result))
+        print(f"results merged into {run_results}")
+    if result["failed"]:
+        print(f"sct evaluate: {len(result['failed'])} task(s) failed: {', '.join(result['failed'])}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -479,6 +504,44 @@ def _difference(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
         if t in before.get("tasks", {})
     }
     return {"tasks": tasks, "avg": after["avg"] - before["avg"]}
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from sct.download import download
+
+    single = {"--url": args.url, "--sha256": args.sha256, "--file": args.file}
+    given = [flag for flag, value in single.items() if value]
+    if given and len(args.names) > 1:
+        raise ConfigError(f"{', '.join(given)} apply to one source; name only one (got {', '.join(args.names)})")
+    for name in args.names:
+        path = download(
+            name,
+            Path(args.dest) if args.dest else None,
+            url=args.url,
+            sha256=args.sha256,
+            file=Path(args.file) if args.file else None,
+            force=args.force,
+        )
+        print(f"{name}: {path}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sct.data import write_json_atomic, write_lines_atomic
+    from sct.report import build_report, load_run, plot_report
+
+    runs = [load_run(path) for path in args.runs]
+    markdown, rows = build_report(runs)
+    print(markdown, end="")
+    if args.output:
+        write_lines_atomic(args.output, markdown.rstrip("\n").split("\n"))
+    plot = args.plot or (str(Path(args.output).with_suffix(".png")) if args.output else None)
+    if plot:
+        plot_report(rows, plot)
+        print(f"plot: {plot}")
+    if args.json:
+        write_json_atomic(args.json, {"runs": rows, "command": "sct " + " ".join(sys.argv[1:])})
+    return 0
 
 
 def cmd_corpus(args: argparse.Namespace) -> int:
@@ -567,6 +630,8 @@ COMMANDS = {
     "encode": cmd_encode,
     "search": cmd_search,
     "models": cmd_models,
+    "download": cmd_download,
+    "report": cmd_report,
 }
 
 

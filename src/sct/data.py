@@ -57,8 +57,12 @@ class DataRoot:
         return self.root / "corpus" / "sentences.tsv.gz"
 
     @property
+    def useb(self) -> Path:
+        return self.root / "useb"
+
+    @property
     def twitterpara(self) -> Path:
-        return self.root / "useb" / "twitterpara"
+        return self.useb / "twitterpara"
 
 
 def find_data_root(data_dir: str | os.PathLike | None = None) -> DataRoot:
@@ -68,13 +72,16 @@ def find_data_root(data_dir: str | os.PathLike | None = None) -> DataRoot:
         senteval = _senteval_dir_in(path)
         if senteval is not None:
             return DataRoot(root=path.resolve(), senteval=senteval.resolve())
-        searched.append(f"  - {label}: {path} (no senteval/STS or STS folder)")
+        if (path / "senteval").is_dir() or (path / "useb").is_dir():  # some tasks' data; each task checks its own
+            return DataRoot(root=path.resolve(), senteval=(path / "senteval").resolve())
+        searched.append(f"  - {label}: {path} (no senteval/, useb/ or STS folder)")
     raise DataError(
         "no evaluation data found; searched:\n"
         + "\n".join(searched)
         + "\nPoint --data-dir (or $SCT_DATA) at a folder holding senteval/ (SentEval's data/downstream"
-        " layout: STS/STS12-en-test ... STS/STSBenchmark, SICK/), or at such a SentEval folder itself."
-        " SentEval's data: run data/downstream/get_transfer_data.bash from the SentEval repository."
+        " layout: STS/STS12-en-test ... STS/STSBenchmark, SICK/, SNLI/, MRPC/) and/or useb/ (USEB's data-eval"
+        " layout), or at a SentEval folder itself. On a connected machine `sct download senteval` and"
+        " `sct download useb` fetch them into ~/.cache/sct."
     )
 
 
