@@ -96,3 +96,6 @@ def test_scidocs_bad_file(tmp_path):
     (tmp_path / "data.json").write_text('{"corpus": {}}')
     with pytest.raises(DataError, match="no 'test' qrels"):
         evaluate_scidocs(_Fixed(), tmp_path)
+    (tmp_path / "data.json").write_text('{"corpus": {"q": 3}, "test": {"cite": {"q": {"d": "1"}}}}')
+    with pytest.raises(DataError, match=r"test/cite: expected \{query id"):
+        evaluate_scidocs(_Fixed(), tmp_path)

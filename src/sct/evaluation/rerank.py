@@ -164,12 +164,18 @@ def evaluate_scidocs(model: Any, folder: Path, batch_size: int = 128, split: str
     qrels = data.get(split)
     if not isinstance(qrels, dict) or not qrels:
         raise DataError(f"{path}: no {split!r} qrels (expected {{set name: {{query id: {{doc id: relevance}}}}}})")
+    for name, qrel in qrels.items():
+        valid = isinstance(qrel, dict) and all(
+            isinstance(docs, dict) and all(isinstance(r, int) for r in docs.values()) for docs in qrel.values()
+        )
+        if not valid:
+            raise DataError(f"{path}: {split}/{name}: expected {{query id: {{doc id: relevance (integer)}}}}")
     corpus = data["corpus"]
 
     def title(pid: str) -> str | None:
         entry = corpus.get(pid)
-        text = (entry or {}).get("title") or ""
-        return text.strip() or None
+        text = entry.get("title") if isinstance(entry, dict) else None
+        return text.strip() or None if isinstance(text, str) else None
 
     texts = [t for qrel in qrels.values() for q, docs in qrel.items() for t in (title(q), *map(title, docs)) if t]
     embeddings, row = _encode_unique(model, texts, batch_size)
