@@ -540,7 +540,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         plot_report(rows, plot)
         print(f"plot: {plot}")
     if args.json:
-        write_json_atomic(args.json, {"runs": rows, "command": "sct " + " ".join(sys.argv[1:])})
+        from sct.provenance import environment
+
+        command = "sct " + " ".join(sys.argv[1:])
+        write_json_atomic(args.json, {"runs": rows, "command": command, "environment": environment()})
     return 0
 
 
