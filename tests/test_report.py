@@ -33,6 +33,7 @@ def test_paper_numbers_are_the_papers():
 def test_method_and_size_matching():
     assert method_of({}) == ("pretrained", None)
     assert method_of({"objective": "sct"}) == ("fine-tuning", "SCT")
+    assert method_of({"learning_rate": 5e-4}) == ("fine-tuning", "SCT")  # runs from before --objective existed
     assert method_of({"objective": "simcse"}) == ("fine-tuning", "SimCSE")
     assert method_of({"objective": "distill", "distill_loss": "cd", "sct_weight": 1.0}) == ("distillation", "SCT")
     assert method_of({"objective": "distill", "distill_loss": "cd", "sct_weight": 0.0}) == ("distillation", None)
@@ -70,13 +71,15 @@ def test_report_tables_deviations_and_plot(tmp_path, capsys):
     assert main(["report", str(run), "--output", str(out), "--json", str(tmp_path / "rows.json")]) == 0
     text = out.read_text()
     assert "| sct-l2 | 60.00 | 61.00 | 62.00 | 63.00 | 64.00 | 65.00 | 66.00 | 63.00 |" in text
-    # matched: fine-tuning SCT, BERT-Mini (Table 2: avg 69.59); Table 3 has no Mini row, so ours stands alone
+    # matched: fine-tuning SCT, BERT-Mini (Table 2: avg 69.59); Table 3 has no Mini row: its nearest size is Small
     assert "| paper: BERT-Mini SCT (fine-tuning) | 69.68 |" in text and text.count("paper: BERT-Mini") == 1
     assert "| sct-l2 | - | - | - | 75.50 | - | - |" in text
+    assert "| paper: BERT-Small SCT (fine-tuning) | 51.76 | 65.41 | 58.59 | 80.37 | 71.02 | 75.70 |" in text
+    assert "(Table 3: BERT-Small, its nearest size)" in text
     assert "15.3M parameters vs BERT-Mini (11M)" in text and "(first 2 of 6 layers)" in text
     assert "200 steps x batch 64 vs batch 128 x 10 epochs" in text
     assert "lr 0.0001, k 16384, tau_ref 0.03, tau_theta 0.04 vs Table 1's 0.0003, 131072, 0.01, 0.03" in text
-    assert "snli not reported: SNLI training split missing" in text and "commit abc123" in text
+    assert "Not reported for any run:\n- snli: SNLI training split missing" in text and "commit abc123" in text
     assert (tmp_path / "report" / "report.png").stat().st_size > 1000
     rows = json.loads((tmp_path / "rows.json").read_text())["runs"]
     assert rows[0]["paper_sts"]["Avg"] == 69.59 and rows[0]["ours"]["NLI Avg"] is None

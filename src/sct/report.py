@@ -89,9 +89,9 @@ def load_run(path: str | Path) -> Run:
 
 def method_of(config: dict[str, Any]) -> tuple[str, str | None]:
     """(paper table type, paper method) for a run's config; method None when the paper has no such row."""
-    objective = config.get("objective")
-    if objective is None:
+    if not config:
         return "pretrained", None
+    objective = config.get("objective", "sct")  # runs from before --objective existed trained SCT
     if objective == "simcse":
         return "fine-tuning", "SimCSE"
     if objective == "sct":
@@ -117,17 +117,19 @@ def paper_row(table: list[dict[str, Any]], kind: str, method: str | None, model:
 def deviations(run: Run, kind: str, model: str | None, paper: dict[str, Any]) -> list[str]:
     """What differs from the paper's setting for this row, from the run's JSON."""
     out = []
-    info = run.evaluation.get("model_info", {})
+    config = run.config
     parameters = run.evaluation.get("parameters")
     if parameters and model:
-        layers = ""
-        if info.get("layers_kept") and info.get("layers_kept") != info.get("layers_original"):
-            layers = f" (first {info['layers_kept']} of {info['layers_original']} layers)"
-        out.append(
-            f"model {info.get('base_model', run.evaluation.get('model'))}{layers}, {parameters / 1e6:.1f}M parameters "
-            f"vs {model} ({paper['parameters_m'][model]}M)"
-        )
-    config = run.config
+        if config.get("model"):  # a run: the student it was built from
+            name, layers = config["model"], config.get("student_layers")
+            cut = f" (first {layers} layers)" if layers else ""
+        else:
+            info = run.evaluation.get("model_info", {})
+            name, cut = info.get("base_model", run.evaluation.get("model")), ""
+            if info.get("layers_kept") and info.get("layers_kept") != info.get("layers_original"):
+                cut = f" (first {info['layers_kept']} of {info['layers_original']} layers)"
+        out.append(f"student {name}{cut}, {parameters / 1e6:.1f}M parameters vs {model} "
+                   f"({paper['parameters_m'][model]}M)")  # fmt: skip
     if kind == "pretrained":
         out.append("not trained: the checkpoint is evaluated as is")
         return out
@@ -186,13 +188,17 @@ def build_report(runs: list[Run]) -> tuple[str, list[dict[str, Any]]]:
     rows: list[dict[str, Any]] = []
     for run in runs:
         kind, method = method_of(run.config)
-        table2_models = [m for m in sizes if paper_row(paper["table2"], kind, method, m)]
-        model = nearest_model(run.evaluation.get("parameters"), table2_models or list(sizes), sizes)
+        parameters = run.evaluation.get("parameters")
+        matched = {}
+        for table in ("table2", "table3"):  # the nearest size the table has a row for (Table 3 has no Mini)
+            models = [m for m in sizes if paper_row(paper[table], kind, method, m)]
+            matched[table] = nearest_model(parameters, models or list(sizes), sizes)
+        model = matched["table2"]
         rows.append({
             "label": run.label, "kind": kind, "method": method, "paper_model": model, "source": run.source,
             "ours": our_scores(run),
             "paper_sts": paper_row(paper["table2"], kind, method, model),
-            "paper_downstream": paper_row(paper["table3"], kind, method, model),
+            "paper_downstream": paper_row(paper["table3"], kind, method, matched["table3"]),
             "deviations": deviations(run, kind, model, paper),
             "skipped": run.evaluation.get("skipped", {}), "failed": run.evaluation.get("failed", {}),
             "commit": run.evaluation.get("environment", {}).get("sct_commit"),
@@ -207,13 +213,18 @@ def build_report(runs: list[Run]) -> tuple[str, list[dict[str, Any]]]:
     for row in rows:
         lines += _pair(row, down_columns, row["paper_downstream"])
     lines += ["", "## Settings and deviations from the paper, per row", ""]
+    common = {t: r for t, r in rows[0]["skipped"].items() if all(row["skipped"].get(t) == r for row in rows)}
     for row in rows:
         target = f"{row['kind']} {row['method']} {row['paper_model']}" if row["method"] else "no matching paper row"
+        if row["paper_downstream"] and row["paper_downstream"]["model"] != row["paper_model"]:
+            target += f" (Table 3: {row['paper_downstream']['model']}, its nearest size)"
         lines.append(f"- **{row['label']}** (paper row: {target}; from `{row['source']}`, commit {row['commit']}; "
                      f"command `{row['command']}`)")  # fmt: skip
         lines += [f"  - {d}" for d in row["deviations"]]
-        lines += [f"  - {task} not reported: {reason}" for task, reason in row["skipped"].items()]
+        lines += [f"  - {task} not reported: {reason}" for task, reason in row["skipped"].items() if task not in common]
         lines += [f"  - {task} failed: {error}" for task, error in row["failed"].items()]
+    if common:
+        lines += ["", "Not reported for any run:"] + [f"- {task}: {reason}" for task, reason in common.items()]
     lines += [
         "",
         "Paper numbers: " + paper["source"] + ". Our SICK-E/SNLI/MRPC use SentEval's classifier settings "
