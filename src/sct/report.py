@@ -246,26 +246,35 @@ def _pair(row: dict[str, Any], columns: list[str], paper: dict[str, Any] | None)
 
 
 def plot_report(rows: list[dict[str, Any]], png: str | Path) -> None:
-    """Grouped bars: ours vs the matched paper row on STS Avg, Rerank Avg and NLI Avg."""
+    """Horizontal bars, ours vs the matched paper row, one panel per column we measured for some run."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metrics = [("Avg", "STS avg", "paper_sts"), ("Rerank Avg", "re-rank avg", "paper_downstream"),
-               ("NLI Avg", "NLI avg", "paper_downstream")]  # fmt: skip
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 0.5 * len(rows) + 2.5), squeeze=False)
-    for ax, (column, title, table) in zip(axes[0], metrics, strict=True):
-        labels = [r["label"] for r in rows]
-        ours = [r["ours"].get(column) or 0.0 for r in rows]
-        theirs = [(r[table] or {}).get(column) or 0.0 for r in rows]
-        positions = range(len(rows))
-        ax.barh([p + 0.2 for p in positions], ours, height=0.4, label="ours", color="tab:blue")
-        ax.barh([p - 0.2 for p in positions], theirs, height=0.4, label="paper (matched row)", color="tab:gray")
-        ax.set_yticks(list(positions), labels, fontsize=8)
-        ax.set(title=title, xlabel="score (0 = not measured / no paper row)")
-    axes[0][0].legend(fontsize=8)
-    fig.tight_layout()
+    candidates = [("Avg", "STS avg (Spearman)", "paper_sts"), ("SICK-E", "SICK-E (acc.)", "paper_downstream"),
+                  ("SNLI", "SNLI (acc.)", "paper_downstream"), ("AskUbuntu", "AskUbuntu (MAP)", "paper_downstream"),
+                  ("SciDocs", "SciDocs (MAP)", "paper_downstream")]  # fmt: skip
+    panels = [c for c in candidates if any(r["ours"].get(c[0]) is not None for r in rows)] or candidates[:1]
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(3.2 * len(panels) + 2.5, 0.55 * len(rows) + 1.8), squeeze=False, sharey=True
+    )
+    positions = list(range(len(rows)))
+    for ax, (column, title, table) in zip(axes[0], panels, strict=True):
+        for offset, label, color, values in (
+            (0.2, "ours", "tab:blue", [r["ours"].get(column) for r in rows]),
+            (-0.2, "paper (matched row)", "tab:gray", [(r[table] or {}).get(column) for r in rows]),
+        ):
+            shown = [(p + offset, v) for p, v in zip(positions, values, strict=True) if v is not None]
+            if shown:
+                bars = ax.barh(*zip(*shown, strict=True), height=0.4, label=label, color=color)
+                ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=2)
+        ax.set(title=title, xlim=(0, 105))
+    axes[0][0].set_yticks(positions, [r["label"] for r in rows], fontsize=8)
+    handles = {h.get_label(): h for ax in axes[0] for h in ax.get_legend_handles_labels()[0]}
+    fig.legend(list(handles.values()), list(handles), loc="upper left", ncol=2, fontsize=8, frameon=False)
+    fig.text(0.99, 0.01, "no bar: not measured here / no paper row", ha="right", fontsize=7, color="dimgray")
+    fig.tight_layout(rect=(0, 0.02, 1, 0.93))
     png = Path(png)
     png.parent.mkdir(parents=True, exist_ok=True)
     tmp = png.with_name(png.stem + ".tmp.png")
