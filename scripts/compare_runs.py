@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -71,7 +72,7 @@ def main() -> None:
     data = ["--data-dir", args.data_dir] if args.data_dir else []
     log = args.work_dir / "log.txt"
     result = {
-        "command": "python scripts/compare_runs.py " + " ".join(sys.argv[1:]),
+        "command": shlex.join(["python", "scripts/compare_runs.py", *sys.argv[1:]]),
         "spec": spec,
         "environment": environment(),
         "rows": [],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -468,7 +469,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         model_info=info.to_dict(),
         parameters=sum(p.numel() for p in model.parameters()),
         max_seq_length=model.max_seq_length,
-        command="sct " + " ".join(sys.argv[1:]),
+        command=shlex.join(["sct", *sys.argv[1:]]),
         environment=environment(),
     )
     label = args.label or args.model
@@ -542,7 +543,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.json:
         from sct.provenance import environment
 
-        command = "sct " + " ".join(sys.argv[1:])
+        command = shlex.join(["sct", *sys.argv[1:]])
         write_json_atomic(args.json, {"runs": rows, "command": command, "environment": environment()})
     return 0
 
