@@ -254,6 +254,42 @@ def _longer_distill(data: dict, table_path: Path, short: dict) -> str:
     return text
 
 
+def evaluation_block() -> str:
+    from sct.evaluation.sts import format_sts_table
+    from sct.evaluation.suite import format_downstream_table
+
+    name = "evaluation/all-minilm-l6-v2.json"
+    data = json.loads((RESULTS / name).read_text())
+    env = data["environment"]
+    return (
+        f"{format_sts_table([(data['label'], data)])}\n\n{format_downstream_table(data)}\n\n"
+        f"Produced by `{data['command']}` at commit `{env['sct_commit']}` ({env['device']}, {env['cpu_threads']} "
+        f"threads, torch {env['torch']}); JSON: `docs/results/{name}`.\n"
+    )
+
+
+def report_block() -> str:
+    data = json.loads((RESULTS / "report" / "report.json").read_text())
+    markdown = (RESULTS / "report" / "report.md").read_text().replace("## ", "#### ")
+    gaps = []
+    for row in data["runs"]:
+        paper = row["paper_sts"]
+        if paper and row["ours"].get("Avg") is not None:
+            gaps.append(f"{row['label']} {row['ours']['Avg'] - paper['Avg']:+.2f}")
+    summary = (
+        "STS avg, ours minus the matched paper row: " + "; ".join(gaps) + ". These are 200-step CPU runs "
+        "on the proxy student and teacher (see the deviations), not the paper's setting: the reproduction "
+        "study (#8) runs the comparable budget.\n\n"
+        if gaps
+        else ""
+    )
+    return (
+        f"{markdown}\n{summary}![ours vs the paper's rows](docs/results/report/report.png)\n\n"
+        f"Produced by `{data['command']}` at commit `{data['environment']['sct_commit']}` from the runs' JSON "
+        f"(`scripts/evaluation_results.sh` makes them); JSON: `docs/results/report/report.json`.\n"
+    )
+
+
 def copy_demo(run: Path) -> None:
     demo = RESULTS / "demo"
     demo.mkdir(parents=True, exist_ok=True)
@@ -279,6 +315,10 @@ def main() -> None:
         text = _block("views", views_block(), text)
     if (RESULTS / "distill" / "compare.json").is_file():
         text = _block("distill", distill_block(), text)
+    if (RESULTS / "evaluation" / "all-minilm-l6-v2.json").is_file():
+        text = _block("evaluation", evaluation_block(), text)
+    if (RESULTS / "report" / "report.json").is_file():
+        text = _block("report", report_block(), text)
     readme.write_text(text)
 
 
