@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sct.objective import cross_view_loss
+from sct.objective import cross_view_loss, queue_kl
 
 E1, E2, E3 = [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]
 
@@ -147,3 +147,20 @@ def test_float32_under_half_precision_inputs():
     loss = cross_view_loss(*inputs, online_temperature=0.04, reference_temperature=0.03)
     assert loss.dtype == torch.float32
     assert loss.item() == pytest.approx(_hand_value(0.04, 0.03), rel=1e-4)
+
+
+def test_newest_entries_other_than_the_references():
+    # One row at unit temperatures: D' = [queue; newest] = [e1, e2 | e3, e1] with newest != reference.
+    # reference = e1: p ~ (e, 1, 1, e); online = e2: q ~ (1, e, 1, 1).
+    e = math.e
+    p = [e / (2 * e + 2), 1 / (2 * e + 2), 1 / (2 * e + 2), e / (2 * e + 2)]
+    q = [1 / (e + 3), e / (e + 3), 1 / (e + 3), 1 / (e + 3)]
+    expected = sum(pi * math.log(pi / qi) for pi, qi in zip(p, q, strict=True))
+    online = torch.tensor([E2], requires_grad=True)
+    loss = queue_kl(online, torch.tensor([E1]), torch.tensor([E1, E2]), 1.0, 1.0, newest=torch.tensor([E3, E1]))
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    # gradient: (q - p) D' = sum_j (q_j - p_j) D'_j
+    loss.backward()
+    rows = torch.tensor([E1, E2, E3, E1])
+    hand = sum((qj - pj) * rows[j] for j, (pj, qj) in enumerate(zip(p, q, strict=True)))
+    torch.testing.assert_close(online.grad[0], hand.float(), rtol=1e-5, atol=1e-6)

@@ -11,6 +11,7 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.losses.merged_forward import embed_columns
 from torch import Tensor, nn
 
+from sct.distributed import gather_rows
 from sct.head import ProjectionHead
 from sct.objective import cross_view_loss, queue_info_nce, queue_kl
 from sct.queue import InstanceQueue
@@ -113,7 +114,8 @@ class SCTLoss(_LossState):
         """L_SCT given the encoder's (grad-carrying) embeddings of both views, so a joint loss shares that pass."""
         online_1, online_2 = (F.normalize(self.head(e), p=2, dim=1) for e in embeddings)
         reference_1, reference_2 = reference_embeddings(self.model, features)
-        _check_batch(reference_1.shape[0], self.queue_size)
+        newest_1, newest_2 = gather_rows(reference_1), gather_rows(reference_2)  # the global batch under DDP
+        _check_batch(newest_1.shape[0], self.queue_size)
         loss = cross_view_loss(
             online_1,
             online_2,
@@ -123,10 +125,12 @@ class SCTLoss(_LossState):
             self.queue_2.embeddings,
             self.online_temperature,
             self.reference_temperature,
+            newest_1,
+            newest_2,
         )
         if torch.is_grad_enabled():
-            self.queue_1.enqueue(reference_1)
-            self.queue_2.enqueue(reference_2)
+            self.queue_1.enqueue(newest_1)
+            self.queue_2.enqueue(newest_2)
         return loss
 
     def get_config_dict(self) -> dict[str, Any]:
@@ -236,26 +240,27 @@ class DistillationLoss(_LossState):
             return F.mse_loss(student_1.float(), teacher_1) + F.mse_loss(student_2.float(), teacher_2)
         s1, s2 = F.normalize(student_1, p=2, dim=1), F.normalize(student_2, p=2, dim=1)
         t1, t2 = F.normalize(teacher_1, p=2, dim=1), F.normalize(teacher_2, p=2, dim=1)
-        _check_batch(t1.shape[0], self.queue_size)
+        all_t1, all_t2 = gather_rows(t1), gather_rows(t2)  # every process's teacher rows under DDP
+        _check_batch(all_t1.shape[0], self.queue_size)
         if self.method == "cd":
             q1, q2 = self.teacher_queue_1, self.teacher_queue_2
-            loss = cross_view_loss(
-                s1, s2, t1, t2, q1.embeddings, q2.embeddings, self.online_temperature, self.reference_temperature
-            )
+            t_on, t_ref = self.online_temperature, self.reference_temperature
+            loss = cross_view_loss(s1, s2, t1, t2, q1.embeddings, q2.embeddings, t_on, t_ref, all_t1, all_t2)
             if torch.is_grad_enabled():
-                q1.enqueue(t1)
-                q2.enqueue(t2)
+                q1.enqueue(all_t1)
+                q2.enqueue(all_t2)
             return loss
         queue = self.teacher_queue
         if self.method == "congen":
             t_on, t_ref = self.online_temperature, self.reference_temperature
-            loss = queue_kl(s1, t1, queue.embeddings, t_on, t_ref) + queue_kl(s2, t2, queue.embeddings, t_on, t_ref)
+            loss = queue_kl(s1, t1, queue.embeddings, t_on, t_ref, all_t1)
+            loss = loss + queue_kl(s2, t2, queue.embeddings, t_on, t_ref, all_t2)
         else:
             t = self.ckd_temperature
             loss = queue_info_nce(s1, t1, queue.embeddings, t) + queue_info_nce(s2, t2, queue.embeddings, t)
         if torch.is_grad_enabled():
-            queue.enqueue(t1)
-            queue.enqueue(t2)
+            queue.enqueue(all_t1)
+            queue.enqueue(all_t2)
         return loss
 
     def forward(

@@ -13,7 +13,10 @@ def _full_precision(x: Tensor) -> Tensor:
 
 
 class _QueueKL(torch.autograd.Function):
-    """KL(softmax(reference D'^T / t_ref) || softmax(online D'^T / t_on)) with batchmean, D' = [D; reference].
+    """KL(softmax(reference D'^T / t_ref) || softmax(online D'^T / t_on)) with batchmean, D' = [D; newest].
+
+    ``newest`` is this step's references: the rows of ``reference`` in one process, every process's
+    references (gathered) under data parallelism, so each process scores the same global D'.
 
     The gradient with respect to ``online`` has a closed form, (softmax(online D'^T / t_on) - target)
     D' / (B t_on), and is computed here in the forward pass. Backward then needs neither the queue nor
@@ -22,21 +25,23 @@ class _QueueKL(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, online: Tensor, reference: Tensor, queue: Tensor, t_on: float, t_ref: float) -> Tensor:
+    def forward(
+        ctx, online: Tensor, reference: Tensor, queue: Tensor, newest: Tensor, t_on: float, t_ref: float
+    ) -> Tensor:
         batch, k = online.shape[0], queue.shape[0]
-        log_target = F.log_softmax(torch.cat((reference @ queue.T, reference @ reference.T), 1) / t_ref, 1)
-        log_online = F.log_softmax(torch.cat((online @ queue.T, online @ reference.T), 1) / t_on, 1)
+        log_target = F.log_softmax(torch.cat((reference @ queue.T, reference @ newest.T), 1) / t_ref, 1)
+        log_online = F.log_softmax(torch.cat((online @ queue.T, online @ newest.T), 1) / t_on, 1)
         target = log_target.exp()
         loss = (target * (log_target - log_online)).sum() / batch
         if ctx.needs_input_grad[0]:
             coeff = (log_online.exp() - target) / (batch * t_on)
-            ctx.save_for_backward(coeff[:, :k] @ queue + coeff[:, k:] @ reference)
+            ctx.save_for_backward(coeff[:, :k] @ queue + coeff[:, k:] @ newest)
         return loss
 
     @staticmethod
     def backward(ctx, grad_output: Tensor):
         (grad_online,) = ctx.saved_tensors
-        return grad_output * grad_online, None, None, None, None
+        return grad_output * grad_online, None, None, None, None, None
 
 
 class _QueueInfoNCE(torch.autograd.Function):
@@ -72,13 +77,20 @@ def _check_temperatures(**temperatures: float) -> None:
 
 
 def queue_kl(
-    online: Tensor, reference: Tensor, queue: Tensor, online_temperature: float, reference_temperature: float
+    online: Tensor,
+    reference: Tensor,
+    queue: Tensor,
+    online_temperature: float,
+    reference_temperature: float,
+    newest: Tensor | None = None,
 ) -> Tensor:
     """One similarity-distribution term, KL(softmax(reference D'^T / t_ref) || softmax(online D'^T / t_on)).
 
-    ``D' = [queue; reference]`` (the references are appended as the newest entries, as in the
-    authors' code) and the KL has ``batchmean`` reduction. ``cross_view_loss`` is two of these with
-    the views crossed; ConGen's distillation loss is one per view with the teacher as reference.
+    ``D' = [queue; newest]`` with ``newest`` this step's references, by default ``reference`` itself
+    (the references are appended as the newest entries, as in the authors' code; under data
+    parallelism ``newest`` is every process's references) and the KL has ``batchmean`` reduction.
+    ``cross_view_loss`` is two of these with the views crossed; ConGen's distillation loss is one per
+    view with the teacher as reference.
     Same precision and gradient rules as ``cross_view_loss``.
     """
     _check_temperatures(online=online_temperature, reference=reference_temperature)
@@ -87,6 +99,7 @@ def queue_kl(
             _full_precision(online),
             _full_precision(reference.detach()),
             _full_precision(queue.detach()),
+            _full_precision((reference if newest is None else newest).detach()),
             online_temperature,
             reference_temperature,
         )
@@ -118,6 +131,8 @@ def cross_view_loss(
     queue_2: Tensor,
     online_temperature: float,
     reference_temperature: float,
+    newest_1: Tensor | None = None,
+    newest_2: Tensor | None = None,
 ) -> Tensor:
     """SCT's cross-view similarity-distribution loss for one step.
 
@@ -139,8 +154,9 @@ def cross_view_loss(
     the same value. It is computed in float32 (float64 inputs stay float64) even under autocast:
     temperatures of 0.01 give logits of 100, which half precision cannot softmax faithfully. The
     gradient is formed in closed form during the forward pass (see ``_QueueKL``), so callers may
-    update the queues in place as soon as this returns.
+    update the queues in place as soon as this returns. Under data parallelism ``newest_i`` holds every
+    process's references of view i (this process's rows among them), so D_i' is the global one.
     """
-    loss_1 = queue_kl(online_2, reference_1, queue_1, online_temperature, reference_temperature)
-    loss_2 = queue_kl(online_1, reference_2, queue_2, online_temperature, reference_temperature)
+    loss_1 = queue_kl(online_2, reference_1, queue_1, online_temperature, reference_temperature, newest_1)
+    loss_2 = queue_kl(online_1, reference_2, queue_2, online_temperature, reference_temperature, newest_2)
     return loss_1 + loss_2

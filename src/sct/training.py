@@ -168,7 +168,7 @@ def work_dir_for(output_dir: str | Path) -> Path:
     return output.with_name(output.name + ".incomplete")
 
 
-def _check_output(config: TrainConfig) -> tuple[Path, Path]:
+def _check_output(config: TrainConfig, remove: bool = True) -> tuple[Path, Path]:
     output = Path(config.output_dir)
     work = work_dir_for(output)
     if output.exists() and not config.resume:
@@ -184,7 +184,8 @@ def _check_output(config: TrainConfig) -> tuple[Path, Path]:
             raise ConfigError(
                 f"an interrupted run exists at {work}: pass --resume to continue it or --overwrite to discard it"
             )
-        shutil.rmtree(work)
+        if remove:
+            shutil.rmtree(work)
     return output, work
 
 
@@ -255,7 +256,7 @@ def _make_callbacks(loss, work: Path, started: float, log_from_step: int):
             record.update({k: v for k, v in logs.items() if k.startswith("loss_")})
             if DEV_METRIC in logs:
                 record["dev_spearman"] = round(logs[DEV_METRIC] * 100, 4)
-            if len(record) > 2 and state.global_step >= log_from_step:
+            if len(record) > 2 and state.global_step >= log_from_step and state.is_world_process_zero:
                 with open(log_path, "a") as handle:
                     handle.write(json.dumps(record) + "\n")
 
@@ -266,7 +267,7 @@ def _make_callbacks(loss, work: Path, started: float, log_from_step: int):
 
         def on_save(self, args, state, control, **kwargs):
             checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-            if checkpoint.is_dir() and hasattr(loss, "loss_state_dict"):
+            if state.is_world_process_zero and checkpoint.is_dir() and hasattr(loss, "loss_state_dict"):
                 tmp = checkpoint / (LOSS_STATE + ".tmp")
                 torch.save({k: v.detach().cpu() for k, v in loss.loss_state_dict().items()}, tmp)
                 os.replace(tmp, checkpoint / LOSS_STATE)
@@ -316,7 +317,13 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
     there, so ``--resume`` can continue either stage).
     """
     config.validate()
-    output, work = _check_output(config)
+    from sct.distributed import barrier, init_process_group, is_main_process, launched_world_size, main_process_first
+
+    world, main = launched_world_size(), is_main_process()
+    if config.batch_size % world:
+        raise ConfigError(f"--batch-size {config.batch_size} (the global batch) must divide by the {world} processes")
+    init_process_group()
+    output, work = _check_output(config, remove=main)  # every process checks; only the main one writes
     distilling = config.objective == "distill"
     if distilling:
         from sct.teacher import check_writable, default_cache_dir
@@ -334,7 +341,9 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
     from sct.models import load_student, write_model_config
     from sct.plots import plot_training_log
 
-    work.mkdir(parents=True, exist_ok=True)
+    if main:
+        work.mkdir(parents=True, exist_ok=True)
+    barrier()
     checkpoint = latest_checkpoint(work, config.objective != "simcse") if config.resume else None
     if config.resume and checkpoint is None:
         logger.warning("no complete checkpoint in %s: starting the run from the beginning", work)
@@ -350,23 +359,28 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
         from sct.presets import load_preset
 
         run_info["preset"] = load_preset(config.preset, command=None)
-    write_json_atomic(work / RUN_CONFIG, run_info, sort_keys=True)
+    if world > 1:
+        run_info["processes"] = world
+    if main:
+        write_json_atomic(work / RUN_CONFIG, run_info, sort_keys=True)
 
     teacher = None
     if distilling:
         from sct.teacher import default_cache_dir, teacher_embeddings
 
-        teacher = teacher_embeddings(
-            pairs,
-            config.teacher,
-            config.teacher_cache or default_cache_dir(),
-            max_seq_length=config.max_seq_length,
-            normalize=config.teacher_normalize,
-            precision=config.teacher_precision,
-            batch_size=config.teacher_batch_size,
-        )
+        with main_process_first():  # the main process fills the cache; the others then read it
+            teacher = teacher_embeddings(
+                pairs,
+                config.teacher,
+                config.teacher_cache or default_cache_dir(),
+                max_seq_length=config.max_seq_length,
+                normalize=config.teacher_normalize,
+                precision=config.teacher_precision,
+                batch_size=config.teacher_batch_size,
+            )
         run_info["teacher_cache"] = {"directory": str(teacher.directory), "manifest": teacher.manifest}
-        write_json_atomic(work / RUN_CONFIG, run_info, sort_keys=True)
+        if main:
+            write_json_atomic(work / RUN_CONFIG, run_info, sort_keys=True)
 
     set_seed(config.seed)
     model, info = load_student(config.model, config.student_layers, architecture=config.student_architecture)
@@ -382,7 +396,7 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
             loss.load_loss_state_dict(torch.load(checkpoint / LOSS_STATE, map_location="cpu"))
         resumed_step = int(checkpoint.name.split("-")[-1])
         log_path = work / TRAINING_LOG
-        if log_path.is_file():  # drop records the interrupted run wrote after its last checkpoint
+        if main and log_path.is_file():  # drop records the interrupted run wrote after its last checkpoint
             kept = [line for line in log_path.read_text().splitlines() if json.loads(line)["step"] <= resumed_step]
             log_path.write_text("".join(line + "\n" for line in kept))
         logger.info("resuming from %s", checkpoint)
@@ -405,7 +419,7 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
         output_dir=str(work / "checkpoints"),
         num_train_epochs=config.epochs,
         max_steps=config.max_steps if config.max_steps is not None else -1,
-        per_device_train_batch_size=config.batch_size,
+        per_device_train_batch_size=config.batch_size // world,
         per_device_eval_batch_size=config.eval_batch_size,
         learning_rate=config.learning_rate,
         lr_scheduler_type="linear",
@@ -428,10 +442,16 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
         seed=config.seed,
         data_seed=config.seed,
         report_to="none",
-        dataloader_drop_last=False,
+        dataloader_drop_last=world > 1,  # every process must gather equal-sized reference batches
         dataloader_pin_memory=cuda,
+        ddp_find_unused_parameters=True if world > 1 else None,  # e.g. BERT's pooler, unused by mean pooling
+        use_cpu=world > 1 and not cuda,  # accelerate treats a CPU process group as distributed (gloo) only so
     )
     callbacks = [_make_callbacks(loss, work, time.time(), resumed_step + 1 if checkpoint else 0)]
+    if world > 1:
+        from sct.distributed import LossGradientSync
+
+        callbacks.append(LossGradientSync(loss))
     if config.patience > 0:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.patience))
     trainer = SentenceTransformerTrainer(
@@ -448,6 +468,22 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
 
     state = trainer.state
     model.max_seq_length = saved_max_seq_length
+    best_step = int(state.best_model_checkpoint.rsplit("-", 1)[-1]) if state.best_model_checkpoint else None
+    summary = {
+        "status": "finished",
+        "best_dev_spearman": None if state.best_metric is None else state.best_metric * 100,
+        "best_step": best_step,
+        "steps": state.global_step,
+        "max_steps": state.max_steps,
+        "stopped_early": state.global_step < state.max_steps,
+        "train_loss": train_output.training_loss,
+        "train_seconds": round(elapsed, 1),
+        "seconds_per_step": round(elapsed / max(1, state.global_step - resumed_step), 3),
+        "sct_commit": run_info["environment"]["sct_commit"],
+    }
+    if not main:  # the main process writes the run
+        barrier()
+        return summary
     model.save(str(work))
     write_model_config(
         work,
@@ -470,21 +506,9 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
     plot_training_log(work / TRAINING_LOG, work / CURVES_PNG, title=f"{name}: {config.model}{layers}")
     if not config.keep_checkpoints:
         shutil.rmtree(work / "checkpoints", ignore_errors=True)
-    best_step = int(state.best_model_checkpoint.rsplit("-", 1)[-1]) if state.best_model_checkpoint else None
-    summary = {
-        "status": "finished",
-        "best_dev_spearman": None if state.best_metric is None else state.best_metric * 100,
-        "best_step": best_step,
-        "steps": state.global_step,
-        "max_steps": state.max_steps,
-        "stopped_early": state.global_step < state.max_steps,
-        "train_loss": train_output.training_loss,
-        "train_seconds": round(elapsed, 1),
-        "seconds_per_step": round(elapsed / max(1, state.global_step - resumed_step), 3),
-        "sct_commit": run_info["environment"]["sct_commit"],
-    }
     write_json_atomic(work / RUN_SUMMARY, summary, sort_keys=True)
     _finalise(work, output)
+    barrier()
     logger.info(
         "finished: best STS-B dev %.2f at step %s -> %s",
         summary["best_dev_spearman"] or float("nan"),
