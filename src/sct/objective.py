@@ -6,6 +6,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+_WORKSPACE: dict[str, Tensor] = {}
+
+
+def _workspace(name: str, shape: tuple[int, ...], like: Tensor) -> Tensor:
+    """A buffer reused across steps (replaced when shape, dtype or device change); contents are scratch."""
+    buffer = _WORKSPACE.get(name)
+    if buffer is None or buffer.shape != shape or buffer.dtype != like.dtype or buffer.device != like.device:
+        buffer = _WORKSPACE[name] = torch.empty(shape, dtype=like.dtype, device=like.device)
+    return buffer
+
 
 def _full_precision(x: Tensor) -> Tensor:
     """float16/bfloat16 -> float32; float32 and float64 stay as they are."""
@@ -21,21 +31,36 @@ class _QueueKL(torch.autograd.Function):
     The gradient with respect to ``online`` has a closed form, (softmax(online D'^T / t_on) - target)
     D' / (B t_on), and is computed here in the forward pass. Backward then needs neither the queue nor
     any B x k intermediate, so the queue may be updated in place right after the forward (a ring
-    buffer with no per-step copy) and the score matrices are freed at once.
+    buffer with no per-step copy). Two products with D' per term (both score matrices in one, then the
+    gradient); the temperatures scale the B x d inputs, not the B x k scores; each softmax needs one
+    exp pass, and everything B x k runs in place in buffers kept between steps (``_workspace``), since
+    allocating (and page-faulting) fresh B x k tensors every step cost as much as the products.
     """
 
     @staticmethod
     def forward(
         ctx, online: Tensor, reference: Tensor, queue: Tensor, newest: Tensor, t_on: float, t_ref: float
     ) -> Tensor:
-        batch, k = online.shape[0], queue.shape[0]
-        log_target = F.log_softmax(torch.cat((reference @ queue.T, reference @ newest.T), 1) / t_ref, 1)
-        log_online = F.log_softmax(torch.cat((online @ queue.T, online @ newest.T), 1) / t_on, 1)
-        target = log_target.exp()
-        loss = (target * (log_target - log_online)).sum() / batch
+        batch, size = online.shape[0], queue.shape[0] + newest.shape[0]
+        keys = torch.cat((queue, newest), out=_workspace("keys", (size, queue.shape[1]), queue))  # D'
+        # both score matrices in one product (D' is read once): rows [online / t_on; reference / t_ref]
+        scaled = torch.cat((online * (1.0 / t_on), reference * (1.0 / t_ref)))
+        scores = torch.mm(scaled, keys.T, out=_workspace("scores", (2 * batch, size), online))
+        z_on, z_ref = scores[:batch], scores[batch:]
+        z_on.sub_(z_on.amax(1, keepdim=True))  # shifted scores; every row's largest is 0
+        z_ref.sub_(z_ref.amax(1, keepdim=True))
+        target = torch.exp(z_ref, out=_workspace("target", (batch, size), online))  # unnormalised
+        target_sum = target.sum(1)
+        # KL per row = sum_j t_j (log t_j - log o_j) = sum_j e_j (z_ref_j - z_on_j) / s_ref + log s_on - log s_ref
+        weighted = z_ref.sub_(z_on).mul_(target).sum(1)
+        online_exp = z_on.exp_()
+        online_sum = online_exp.sum(1)
+        loss = (weighted / target_sum + online_sum.log() - target_sum.log()).sum() / batch
         if ctx.needs_input_grad[0]:
-            coeff = (log_online.exp() - target) / (batch * t_on)
-            ctx.save_for_backward(coeff[:, :k] @ queue + coeff[:, k:] @ newest)
+            scale = 1.0 / (batch * t_on)  # (softmax(online) - target) / (B t_on), in two passes
+            coefficients = online_exp.mul_((scale / online_sum)[:, None])
+            coefficients.addcmul_(target, (scale / target_sum)[:, None], value=-1.0)
+            ctx.save_for_backward(coefficients @ keys)
         return loss
 
     @staticmethod
