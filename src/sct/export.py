@@ -1,0 +1,152 @@
+"""`sct export-onnx`: a sentence-transformers model as one ONNX graph, and an encoder that runs it.
+
+The whole pipeline (transformer, pooling, a distilled student's Dense projection, Normalize) is
+exported as one graph from token ids and attention mask to the sentence embedding, so nothing is
+re-implemented at inference time except tokenisation (the model's own fast tokenizer). The export is
+checked against the torch model on sample sentences (max abs difference <= 1e-4) before it is moved
+into place. ``OnnxEncoder.encode`` mirrors ``SentenceTransformer.encode`` for `sct encode`/`sct search`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sct.errors import ConfigError, DataError
+
+logger = logging.getLogger(__name__)
+
+EXPORT_CONFIG = "sct_onnx.json"
+MODEL_FILE = "model.onnx"
+SUPPORTED_MODULES = {"Transformer", "Pooling", "Dense", "Normalize"}
+TOLERANCE = 1e-4
+_CHECK_SENTENCES = [
+    "A man is playing a guitar on the street.",
+    "Two dogs run through the snow",
+    "The central bank raised interest rates by a quarter point, surprising several analysts who had expected "
+    "a pause until the next quarter's inflation figures were published.",
+    "ok",
+]
+
+
+def is_onnx_export(path: str | Path) -> bool:
+    return (Path(path) / EXPORT_CONFIG).is_file()
+
+
+def export_onnx(model_name: str, output_dir: str | Path, max_seq_length: int | None = None, opset: int = 17) -> dict:
+    """Export ``model_name`` into ``output_dir`` (model.onnx, tokenizer files, sct_onnx.json); returns the config."""
+    import torch
+    from torch import nn
+
+    from sct.data import file_sha256, write_json_atomic
+    from sct.encode import load_model
+
+    output = Path(output_dir)
+    if output.exists():
+        raise ConfigError(f"{output} already exists; remove it or choose another --output")
+    model = load_model(model_name, max_seq_length)
+    kinds = [type(module).__name__ for module in model]
+    unsupported = [kind for kind in kinds if kind not in SUPPORTED_MODULES]
+    if unsupported:
+        raise ConfigError(f"{model_name}: cannot export modules {unsupported} (supported: {sorted(SUPPORTED_MODULES)})")
+
+    class Pipeline(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask):
+            return self.model({"input_ids": input_ids, "attention_mask": attention_mask})["sentence_embedding"]
+
+    tokenizer = model.tokenizer
+    sample = tokenizer(_CHECK_SENTENCES, padding=True, truncation=True, max_length=model.max_seq_length,
+                       return_tensors="pt")  # fmt: skip
+    work = output.with_name(output.name + ".incomplete")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    with torch.no_grad():
+        torch.onnx.export(
+            Pipeline().eval(),
+            (sample["input_ids"], sample["attention_mask"]),
+            str(work / MODEL_FILE),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["sentence_embedding"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "sentence_embedding": {0: "batch"},
+            },  # fmt: skip
+            opset_version=opset,
+            dynamo=False,
+        )
+    tokenizer.save_pretrained(str(work))
+    config = {
+        "source": model_name,
+        "modules": kinds,
+        "max_seq_length": model.max_seq_length,
+        "dimension": model.get_embedding_dimension(),
+        "normalized": "Normalize" in kinds,
+        "opset": opset,
+        "model_sha256": file_sha256(work / MODEL_FILE),
+    }
+    write_json_atomic(work / EXPORT_CONFIG, config)
+    reference = model.encode(_CHECK_SENTENCES, convert_to_numpy=True)
+    exported = OnnxEncoder(work).encode(_CHECK_SENTENCES)
+    difference = float(np.abs(reference - exported).max())
+    if difference > TOLERANCE:
+        raise DataError(f"ONNX export of {model_name} differs from the torch model by {difference:.2e} (> {TOLERANCE})")
+    config["check_max_abs_difference"] = difference
+    write_json_atomic(work / EXPORT_CONFIG, config)
+    work.rename(output)
+    logger.info("exported %s -> %s (max abs difference to torch %.1e)", model_name, output, difference)
+    return config
+
+
+class OnnxEncoder:
+    """Runs an `sct export-onnx` directory with onnxruntime; ``encode`` behaves like SentenceTransformer's."""
+
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise ConfigError("onnxruntime is not installed: pip install 'sct[onnx]'") from exc
+        import torch
+        from transformers import AutoTokenizer
+
+        path = Path(path)
+        self.config = json.loads((path / EXPORT_CONFIG).read_text())
+        self.max_seq_length = int(self.config["max_seq_length"])
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        self.session = ort.InferenceSession(str(path / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+
+    def get_embedding_dimension(self) -> int:
+        return int(self.config["dimension"])
+
+    def encode(
+        self, sentences: list[str], batch_size: int = 32, convert_to_numpy: bool = True,
+        normalize_embeddings: bool = False, show_progress_bar: bool = False, **_: Any,
+    ) -> np.ndarray:  # fmt: skip
+        """Embeddings in input order; longest sentences first in batches (less padding), as sentence-transformers."""
+        from tqdm.auto import tqdm
+
+        order = np.argsort([-len(s) for s in sentences], kind="stable")
+        out = np.empty((len(sentences), self.get_embedding_dimension()), dtype=np.float32)
+        starts = range(0, len(sentences), batch_size)
+        for start in tqdm(starts, desc="Batches", disable=not show_progress_bar):
+            index = order[start : start + batch_size]
+            tokens = self.tokenizer([sentences[i] for i in index], padding=True, truncation=True,
+                                    max_length=self.max_seq_length, return_tensors="np")  # fmt: skip
+            feeds = {"input_ids": tokens["input_ids"].astype(np.int64),
+                     "attention_mask": tokens["attention_mask"].astype(np.int64)}  # fmt: skip
+            out[index] = self.session.run(None, feeds)[0]
+        if normalize_embeddings:
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out
