@@ -31,6 +31,18 @@ def git_commit() -> str | None:
         return os.environ.get("SCT_COMMIT")
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name (Linux), so timings name the machine they ran on."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
 def environment() -> dict[str, Any]:
     import sentence_transformers
     import torch
@@ -46,5 +58,6 @@ def environment() -> dict[str, Any]:
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "cpu_threads": torch.get_num_threads(),
         "machine": platform.machine(),
-        "processor": platform.processor() or None,
+        "processor": cpu_model(),
+        "cpu_count": os.cpu_count(),
     }
