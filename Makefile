@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.sct-installed
 DEMO_DIR ?= runs/demo
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test lint bench clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,10 @@ demo: setup
 test: setup
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/python -m pytest -q
+
+bench: setup  # speed benchmarks (minutes; not tests): JSON in benchmarks/results/
+	$(BIN)/python benchmarks/train_step.py
+	$(BIN)/python benchmarks/encode_speed.py
 
 lint: setup
 	$(BIN)/ruff check src tests scripts benchmarks
