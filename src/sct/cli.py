@@ -672,8 +672,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     for noisy in ("httpx", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from sct.errors import TrainingStopped
+
     try:
         return COMMANDS[args.command](args)
+    except TrainingStopped as exc:
+        print(f"sct {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
     except SCTError as exc:
         print(f"sct {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -15,3 +15,11 @@ class DataError(SCTError):
 
 class ModelResolutionError(SCTError):
     """A model argument that resolves nowhere; the message lists every place tried."""
+
+
+class TrainingStopped(SCTError):
+    """Training stopped early and resumably (a signal, or a non-finite loss); the message says how to go on."""
+
+    def __init__(self, message: str, exit_code: int = 130) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -56,6 +56,16 @@ def reference_embeddings(model: SentenceTransformer, features: list[dict[str, Te
         return [F.normalize(e.float(), p=2, dim=1) for e in embed_columns(model, fresh, False)]
 
 
+class NonFiniteLoss(FloatingPointError):
+    """The loss came out NaN or infinite; training stops before this step's update."""
+
+
+def _check_finite(loss: Tensor, name: str) -> Tensor:
+    if not bool(torch.isfinite(loss.detach())):
+        raise NonFiniteLoss(f"{name} is {loss.item()}")
+    return loss
+
+
 class _LossState(nn.Module):
     """The loss's own state (heads, queues and their pointers) without the encoder, saved with checkpoints."""
 
@@ -128,6 +138,7 @@ class SCTLoss(_LossState):
             newest_1,
             newest_2,
         )
+        _check_finite(loss, "L_SCT")  # before the queues take this step's references
         if torch.is_grad_enabled():
             self.queue_1.enqueue(newest_1)
             self.queue_2.enqueue(newest_2)
@@ -237,7 +248,8 @@ class DistillationLoss(_LossState):
     def distillation_term(self, student_1: Tensor, student_2: Tensor, teacher_1: Tensor, teacher_2: Tensor) -> Tensor:
         """The unweighted distillation loss; advances the teacher queues on steps that build a graph."""
         if self.method == "mse":
-            return F.mse_loss(student_1.float(), teacher_1) + F.mse_loss(student_2.float(), teacher_2)
+            loss = F.mse_loss(student_1.float(), teacher_1) + F.mse_loss(student_2.float(), teacher_2)
+            return _check_finite(loss, "L_mse")
         s1, s2 = F.normalize(student_1, p=2, dim=1), F.normalize(student_2, p=2, dim=1)
         t1, t2 = F.normalize(teacher_1, p=2, dim=1), F.normalize(teacher_2, p=2, dim=1)
         all_t1, all_t2 = gather_rows(t1), gather_rows(t2)  # every process's teacher rows under DDP
@@ -245,7 +257,9 @@ class DistillationLoss(_LossState):
         if self.method == "cd":
             q1, q2 = self.teacher_queue_1, self.teacher_queue_2
             t_on, t_ref = self.online_temperature, self.reference_temperature
-            loss = cross_view_loss(s1, s2, t1, t2, q1.embeddings, q2.embeddings, t_on, t_ref, all_t1, all_t2)
+            loss = _check_finite(
+                cross_view_loss(s1, s2, t1, t2, q1.embeddings, q2.embeddings, t_on, t_ref, all_t1, all_t2), "L_CD"
+            )
             if torch.is_grad_enabled():
                 q1.enqueue(all_t1)
                 q2.enqueue(all_t2)
@@ -258,6 +272,7 @@ class DistillationLoss(_LossState):
         else:
             t = self.ckd_temperature
             loss = queue_info_nce(s1, t1, queue.embeddings, t) + queue_info_nce(s2, t2, queue.embeddings, t)
+        _check_finite(loss, f"L_{self.method}")
         if torch.is_grad_enabled():
             queue.enqueue(all_t1)
             queue.enqueue(all_t2)

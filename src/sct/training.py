@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from sct.data import load_dev_set, prepare_pairs, read_pairs, read_sentences, write_json_atomic
-from sct.errors import ConfigError, DataError
-from sct.losses import validate_sct_hyperparameters
+from sct.errors import ConfigError, DataError, TrainingStopped
+from sct.losses import NonFiniteLoss, validate_sct_hyperparameters
 from sct.provenance import environment
 
 logger = logging.getLogger(__name__)
@@ -237,7 +237,40 @@ def latest_checkpoint(work: Path, needs_loss_state: bool = True) -> Path | None:
     return max(candidates)[1] if candidates else None
 
 
-def _make_callbacks(loss, work: Path, started: float, log_from_step: int):
+class StopRequest:
+    """Set by SIGINT/SIGTERM: the run saves a checkpoint at the end of the current step, then stops."""
+
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.getsignal(sig)
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        import signal
+
+        self.signal_name = signal.Signals(signum).name
+        logger.warning("%s: saving a checkpoint after this step, then stopping (send it again to stop at once)",
+                       self.signal_name)  # fmt: skip
+        signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))  # a second signal acts as before
+
+    def restore(self) -> None:
+        import signal
+
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+
+def _make_callbacks(loss, work: Path, started: float, log_from_step: int, stop: StopRequest | None = None):
     import torch
     from transformers import TrainerCallback
 
@@ -264,6 +297,9 @@ def _make_callbacks(loss, work: Path, started: float, log_from_step: int):
             if state.global_step >= state.max_steps:
                 control.should_evaluate = True
                 control.should_save = True
+            if stop is not None and stop.signal_name is not None:
+                control.should_save = True
+                control.should_training_stop = True
 
         def on_save(self, args, state, control, **kwargs):
             checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
@@ -447,7 +483,8 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
         ddp_find_unused_parameters=True if world > 1 else None,  # e.g. BERT's pooler, unused by mean pooling
         use_cpu=world > 1 and not cuda,  # accelerate treats a CPU process group as distributed (gloo) only so
     )
-    callbacks = [_make_callbacks(loss, work, time.time(), resumed_step + 1 if checkpoint else 0)]
+    stop = StopRequest()
+    callbacks = [_make_callbacks(loss, work, time.time(), resumed_step + 1 if checkpoint else 0, stop)]
     if world > 1:
         from sct.distributed import LossGradientSync
 
@@ -463,8 +500,25 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
         callbacks=callbacks,
     )
     started = time.time()
-    train_output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    stop.install()
+    try:
+        train_output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    except NonFiniteLoss as exc:
+        good = latest_checkpoint(work, config.objective != "simcse")
+        raise TrainingStopped(
+            f"{exc} at step {trainer.state.global_step + 1}: stopped before that step's update. Last good "
+            f"checkpoint: {good or 'none yet'}. Lower --learning-rate or raise the temperatures, then "
+            f"`sct {'distill' if distilling else 'train'} --resume {output}` (or start again with --overwrite).",
+            exit_code=3,
+        ) from exc
+    finally:
+        stop.restore()
     elapsed = time.time() - started
+    if stop.signal_name is not None:
+        raise TrainingStopped(
+            f"stopped by {stop.signal_name} after step {trainer.state.global_step}; checkpoint saved in "
+            f"{work / 'checkpoints'}; continue with `sct {'distill' if distilling else 'train'} --resume {output}`"
+        )
 
     state = trainer.state
     model.max_seq_length = saved_max_seq_length

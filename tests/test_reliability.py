@@ -1,0 +1,121 @@
+"""Crash, kill and divergence: a run stops resumably, resumes to the same result, never looks finished."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sct.cli import main
+
+ARGS = ["--batch-size", "8", "-k", "32", "--max-steps", "10", "--eval-steps", "2", "--logging-steps", "1",
+        "--max-seq-length", "16", "--seed", "7"]  # fmt: skip
+
+
+def _args(tiny_bert, pairs_file, dev_file, out):
+    return ["train", str(pairs_file), "-o", str(out), "--model", tiny_bert, "--dev-file", str(dev_file), *ARGS]
+
+
+def _trace(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "training_log.jsonl").read_text().splitlines()]
+
+
+def _assert_same_trace(resumed: list[dict], reference: list[dict]) -> None:
+    drop = ("elapsed_s",)
+    strip = [{k: v for k, v in r.items() if k not in drop} for r in resumed]
+    expected = [{k: v for k, v in r.items() if k not in drop} for r in reference]
+    assert [r["step"] for r in strip] == [r["step"] for r in expected]
+    for got, want in zip(strip, expected, strict=True):
+        assert got.keys() == want.keys(), (got, want)
+        for key in got:
+            assert got[key] == pytest.approx(want[key], abs=1e-4), (key, got, want)
+
+
+def test_sigterm_saves_a_checkpoint_stops_and_resumes(tiny_bert, pairs_file, dev_file, tmp_path, capsys, monkeypatch):
+    from sct import training
+
+    reference = tmp_path / "reference"
+    assert main(_args(tiny_bert, pairs_file, dev_file, reference)) == 0
+
+    real_make = training._make_callbacks
+
+    def signalling(*args, **kwargs):
+        callback = real_make(*args, **kwargs)
+        original = callback.on_step_begin
+
+        def on_step_begin(a, state, control, **kw):
+            if state.global_step == 5:  # during step 6: the run must finish that step, save, stop
+                os.kill(os.getpid(), signal.SIGTERM)
+            return original(a, state, control, **kw)
+
+        callback.on_step_begin = on_step_begin
+        return callback
+
+    monkeypatch.setattr(training, "_make_callbacks", signalling)
+    out = tmp_path / "run"
+    assert main(_args(tiny_bert, pairs_file, dev_file, out)) == 130
+    err = capsys.readouterr().err
+    assert "stopped by SIGTERM after step 6" in err and f"--resume {out}" in err
+    assert not out.exists() and (tmp_path / "run.incomplete" / "checkpoints" / "checkpoint-6").is_dir()
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers restored
+    monkeypatch.setattr(training, "_make_callbacks", real_make)
+    assert main(["train", "--resume", str(out)]) == 0
+    _assert_same_trace(_trace(out), _trace(reference))
+
+
+def test_sigkill_at_a_random_step_then_resume_matches_an_uninterrupted_run(tiny_bert, pairs_file, dev_file, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    reference, out = tmp_path / "reference", tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "sct", *_args(tiny_bert, pairs_file, dev_file, reference)],
+                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    kill_after = random.randint(3, 8)
+    process = subprocess.Popen([sys.executable, "-m", "sct", *_args(tiny_bert, pairs_file, dev_file, out)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    log = tmp_path / "run.incomplete" / "training_log.jsonl"
+    deadline = time.time() + 240
+    while time.time() < deadline and process.poll() is None:
+        if log.is_file() and any(json.loads(line)["step"] >= kill_after for line in log.read_text().splitlines()):
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the run ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert not out.exists()
+    resumed = subprocess.run([sys.executable, "-m", "sct", "train", "--resume", str(out)], env=env,
+                             capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert resumed.returncode == 0, f"killed after step {kill_after}: {resumed.stderr[-2000:]}"
+    _assert_same_trace(_trace(out), _trace(reference))
+    summary, expected = (json.loads((run / "run_summary.json").read_text()) for run in (out, reference))
+    assert summary["best_dev_spearman"] == pytest.approx(expected["best_dev_spearman"], abs=1e-4)
+
+
+def test_non_finite_loss_stops_with_the_step_and_the_last_good_checkpoint(
+    tiny_bert, pairs_file, dev_file, tmp_path, capsys, monkeypatch
+):
+    import torch
+
+    from sct.losses import SCTLoss
+
+    real = SCTLoss.from_embeddings
+    calls = {"n": 0}
+
+    def poisoned(self, embeddings, features):
+        calls["n"] += 1
+        if calls["n"] == 5:  # the fifth training step
+            embeddings = [e * torch.tensor(float("nan")) for e in embeddings]
+        return real(self, embeddings, features)
+
+    monkeypatch.setattr(SCTLoss, "from_embeddings", poisoned)
+    out = tmp_path / "run"
+    assert main(_args(tiny_bert, pairs_file, dev_file, out)) == 3
+    err = capsys.readouterr().err
+    assert "L_SCT is nan at step 5" in err and "checkpoint-4" in err
+    assert not out.exists() and not (tmp_path / "run.incomplete" / "run_summary.json").exists()
