@@ -9,9 +9,12 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sct.data import read_corpus
 from sct.errors import DataError
 from sct.evaluation.rerank import evaluate_scidocs, read_askubuntu_pool, read_askubuntu_queries
+from sct.evaluation.sts import read_sick_relatedness, read_sts_track, read_stsb_split
 from sct.evaluation.transfer import read_mrpc, read_sick_entailment, read_snli_split
+from sct.evaluation.twitterpara import read_pit, read_twitter_url
 
 FIELD = st.one_of(
     st.sampled_from(["ENTAILMENT", "NEUTRAL", "0", "1", "neutral", "x y", "", " ", "1.5 2", "c1 c2", "\x00", "é"]),
@@ -41,8 +44,19 @@ class _AnyText:
 def test_pair_classification_readers(tmp_path, content):
     path = tmp_path / "any.txt"
     path.write_bytes(content)
-    for reader in (read_sick_entailment, read_mrpc, read_askubuntu_pool, read_askubuntu_queries):
+    readers = (read_sick_entailment, read_mrpc, read_askubuntu_pool, read_askubuntu_queries, read_stsb_split,
+               read_sick_relatedness, read_twitter_url, read_pit)  # fmt: skip
+    for reader in readers:
         _only_data_errors(reader, path)
+    _only_data_errors(lambda p: list(read_corpus(p)), path)  # a generator: consume it
+
+
+@RELAXED
+@given(inputs=CONTENT, gold=CONTENT)
+def test_sts_track_reader(tmp_path, inputs, gold):
+    (tmp_path / "STS.input.x.txt").write_bytes(inputs)
+    (tmp_path / "STS.gs.x.txt").write_bytes(gold)
+    _only_data_errors(lambda folder: read_sts_track(folder, "x"), tmp_path)
 
 
 @RELAXED

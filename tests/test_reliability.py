@@ -119,3 +119,83 @@ def test_non_finite_loss_stops_with_the_step_and_the_last_good_checkpoint(
     err = capsys.readouterr().err
     assert "L_SCT is nan at step 5" in err and "checkpoint-4" in err
     assert not out.exists() and not (tmp_path / "run.incomplete" / "run_summary.json").exists()
+
+
+def test_disk_full_while_saving_keeps_the_previous_checkpoint(tiny_bert, pairs_file, dev_file, tmp_path, capsys,
+                                                              monkeypatch):  # fmt: skip
+    import torch
+
+    from sct import training
+
+    real_save = torch.save
+
+    def full_disk(obj, path, *args, **kwargs):
+        if "checkpoint-6" in str(path):
+            raise OSError(28, "No space left on device")
+        return real_save(obj, path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    out = tmp_path / "run"
+    assert main(_args(tiny_bert, pairs_file, dev_file, out)) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "Last whole checkpoint: " in err and "checkpoint-4" in err
+    assert not out.exists()
+    monkeypatch.setattr(torch, "save", real_save)
+    assert training.latest_checkpoint(tmp_path / "run.incomplete").name == "checkpoint-4"
+    assert main(["train", "--resume", str(out)]) == 0
+    assert json.loads((out / "run_summary.json").read_text())["steps"] == 10
+
+
+def test_corrupted_checkpoint_is_named_and_the_previous_one_used(tiny_bert, pairs_file, dev_file, tmp_path, caplog,
+                                                                 monkeypatch):  # fmt: skip
+    from sct import training
+
+    real_make = training._make_callbacks
+
+    def stop_at_6(*args, **kwargs):
+        callback = real_make(*args, **kwargs)
+        original = callback.on_step_begin
+
+        def on_step_begin(a, state, control, **kw):
+            if state.global_step == 5:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return original(a, state, control, **kw)
+
+        callback.on_step_begin = on_step_begin
+        return callback
+
+    monkeypatch.setattr(training, "_make_callbacks", stop_at_6)
+    out = tmp_path / "run"
+    assert main(_args(tiny_bert, pairs_file, dev_file, out)) == 130
+    monkeypatch.setattr(training, "_make_callbacks", real_make)
+    newest = tmp_path / "run.incomplete" / "checkpoints" / "checkpoint-6"
+    weights = newest / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])  # truncated
+    assert "model.safetensors unreadable" in training.checkpoint_problem(newest)
+    with caplog.at_level("WARNING", logger="sct.training"):
+        assert main(["train", "--resume", str(out)]) == 0
+    assert "checkpoint-6 cannot be resumed from: model.safetensors unreadable" in caplog.text
+    assert json.loads((out / "run_summary.json").read_text())["steps"] == 10
+
+
+def test_a_10000_word_line_is_truncated_by_the_tokenizer(tiny_bert, tmp_path):
+    from sct.data import read_pairs
+    from sct.models import load_student
+
+    long = " ".join(["word"] * 10_000)
+    path = tmp_path / "pairs.tsv"
+    path.write_text(f"{long}\t{long} .\nshort one\tshort two\n")
+    pairs = read_pairs(path)
+    assert len(pairs[0][0].split()) == 10_000
+    model, _ = load_student(tiny_bert)
+    model.max_seq_length = 16
+    assert model.tokenize([pairs[0][0]])["input_ids"].shape == (1, 16)
+
+
+def test_a_file_of_duplicates_only_is_fewer_than_one_batch(tiny_bert, dev_file, tmp_path, capsys):
+    path = tmp_path / "dupes.tsv"
+    path.write_text("a b c\ta b d\n" * 50)
+    out = tmp_path / "run"
+    assert main(_args(tiny_bert, path, dev_file, out)) == 2
+    assert "1 training pairs after de-duplication, fewer than one batch (8)" in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "run.incomplete").exists()

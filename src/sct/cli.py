@@ -29,6 +29,7 @@ TRAIN_OVERRIDES = {
     "max_steps": "max_steps",
     "eval_steps": "eval_steps",
     "patience": "patience",
+    "keep_last": "keep_last",
     "warmup_ratio": "warmup_ratio",
     "weight_decay": "weight_decay",
     "adam_epsilon": "adam_epsilon",
@@ -101,6 +102,7 @@ def _add_training_options(parser: argparse.ArgumentParser, command: str) -> None
     parser.add_argument("--logging-steps", type=int, help="log the loss every N steps (default 8)")
     parser.add_argument("--eval-batch-size", type=int, help="batch size for dev encoding (default 128)")
     parser.add_argument("--keep-checkpoints", action="store_true", help="keep checkpoints in the finished run")
+    parser.add_argument("--keep-last", type=int, help="checkpoints kept while training, besides the best (default 2)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run or interrupted run")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the interrupted run RUN_DIR(.incomplete)")
     _add_data_dir(parser)

@@ -72,6 +72,7 @@ class TrainConfig:
     logging_steps: int = 8
     eval_batch_size: int = 128
     keep_checkpoints: bool = False
+    keep_last: int = 2  # checkpoints kept while training (the best one is kept besides)
     preset: str | None = None
     overwrite: bool = False
     resume: bool = False
@@ -114,7 +115,7 @@ class TrainConfig:
             problems.append(f"batch size must be >= 1, got {self.batch_size}")
         elif self.queue_size < self.batch_size:
             problems.append(f"queue size ({self.queue_size}) must be >= batch size ({self.batch_size})")
-        for name in ("max_seq_length", "eval_steps", "logging_steps", "eval_batch_size"):
+        for name in ("max_seq_length", "eval_steps", "logging_steps", "eval_batch_size", "keep_last"):
             if getattr(self, name) < 1:
                 problems.append(f"{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
         if self.patience < 0:
@@ -224,17 +225,58 @@ def resume_config(run: str | Path) -> TrainConfig:
     raise ConfigError(f"cannot resume: no interrupted run at {candidates[0]} ({RUN_CONFIG} not found)")
 
 
+def checkpoint_problem(path: Path, needs_loss_state: bool = True) -> str | None:
+    """Why a checkpoint cannot be resumed from (missing or unreadable part), or None when it looks whole."""
+    import torch
+    from safetensors import safe_open
+
+    state = path / "trainer_state.json"
+    if not state.is_file():
+        return "no trainer_state.json (the save did not finish)"
+    try:
+        json.loads(state.read_text())
+    except (OSError, ValueError) as exc:
+        return f"trainer_state.json unreadable ({exc})"
+    if needs_loss_state:
+        if not (path / LOSS_STATE).is_file():
+            return f"no {LOSS_STATE} (the save did not finish)"
+        try:
+            torch.load(path / LOSS_STATE, map_location="cpu")
+        except Exception as exc:  # noqa: BLE001 - any failure to read it makes the checkpoint unusable
+            return f"{LOSS_STATE} unreadable ({type(exc).__name__}: {exc})"
+    weights = sorted(path.glob("*.safetensors"))
+    if not weights:
+        return "no model weights (*.safetensors)"
+    for file in weights:
+        try:
+            with safe_open(str(file), framework="pt") as handle:
+                for key in handle.keys():  # noqa: SIM118 - safe_open handles are not dicts
+                    handle.get_slice(key)
+        except Exception as exc:  # noqa: BLE001
+            return f"{file.name} unreadable ({type(exc).__name__}: {exc})"
+    for name in ("optimizer.pt", "scheduler.pt"):
+        if not (path / name).is_file() or (path / name).stat().st_size == 0:
+            return f"{name} missing or empty"
+    return None
+
+
 def latest_checkpoint(work: Path, needs_loss_state: bool = True) -> Path | None:
-    """The newest checkpoint that holds the trainer state (and SCT's loss state, where the loss has one)."""
+    """The newest checkpoint that is whole (trainer state, SCT's loss state where the loss has one, weights).
+
+    A newer checkpoint that is incomplete or corrupted is named in a warning and the previous one is used.
+    """
     candidates = []
     for path in (work / "checkpoints").glob("checkpoint-*"):
-        complete = (path / "trainer_state.json").is_file()
-        if complete and (not needs_loss_state or (path / LOSS_STATE).is_file()):
-            try:
-                candidates.append((int(path.name.split("-")[-1]), path))
-            except ValueError:
-                continue
-    return max(candidates)[1] if candidates else None
+        try:
+            candidates.append((int(path.name.split("-")[-1]), path))
+        except ValueError:
+            continue
+    for _, path in sorted(candidates, reverse=True):
+        problem = checkpoint_problem(path, needs_loss_state)
+        if problem is None:
+            return path
+        logger.warning("checkpoint %s cannot be resumed from: %s; trying the one before it", path, problem)
+    return None
 
 
 class StopRequest:
@@ -469,7 +511,7 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
         eval_on_start=checkpoint is None,
         save_strategy="steps",
         save_steps=config.eval_steps,
-        save_total_limit=2,
+        save_total_limit=config.keep_last,
         load_best_model_at_end=True,
         metric_for_best_model=DEV_METRIC,
         greater_is_better=True,
@@ -503,6 +545,14 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
     stop.install()
     try:
         train_output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    except OSError as exc:  # e.g. disk full while saving: the checkpoints before this one stay whole
+        good = latest_checkpoint(work, config.objective != "simcse")
+        raise TrainingStopped(
+            f"an I/O error stopped training at step {trainer.state.global_step}: {exc}. Last whole checkpoint: "
+            f"{good or 'none yet'}. Free space (or fix the path), then "
+            f"`sct {'distill' if distilling else 'train'} --resume {output}`.",
+            exit_code=2,
+        ) from exc
     except NonFiniteLoss as exc:
         good = latest_checkpoint(work, config.objective != "simcse")
         raise TrainingStopped(
