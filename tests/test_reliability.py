@@ -66,7 +66,23 @@ def test_sigterm_saves_a_checkpoint_stops_and_resumes(tiny_bert, pairs_file, dev
     assert not out.exists() and (tmp_path / "run.incomplete" / "checkpoints" / "checkpoint-6").is_dir()
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers restored
     monkeypatch.setattr(training, "_make_callbacks", real_make)
+    # pretend three evaluations had not improved: the resumed run must continue from that count
+    state_file = tmp_path / "run.incomplete" / "checkpoints" / "checkpoint-6" / "trainer_state.json"
+    state = json.loads(state_file.read_text())
+    state["stateful_callbacks"]["EarlyStoppingCallback"]["attributes"]["early_stopping_patience_counter"] = 3
+    state_file.write_text(json.dumps(state))
+    from transformers import EarlyStoppingCallback
+
+    counts = []
+    real_evaluate = EarlyStoppingCallback.on_evaluate
+
+    def spy(self, args, state, control, metrics, **kwargs):
+        counts.append(self.early_stopping_patience_counter)
+        return real_evaluate(self, args, state, control, metrics, **kwargs)
+
+    monkeypatch.setattr(EarlyStoppingCallback, "on_evaluate", spy)
     assert main(["train", "--resume", str(out)]) == 0
+    assert counts and counts[0] >= 3, counts  # restored, not reset to 0
     _assert_same_trace(_trace(out), _trace(reference))
 
 

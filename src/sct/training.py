@@ -512,6 +512,7 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
         save_strategy="steps",
         save_steps=config.eval_steps,
         save_total_limit=config.keep_last,
+        restore_callback_states_from_checkpoint=True,  # the early-stopping count survives a resume
         load_best_model_at_end=True,
         metric_for_best_model=DEV_METRIC,
         greater_is_better=True,
