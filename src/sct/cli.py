@@ -108,22 +108,8 @@ def _add_training_options(parser: argparse.ArgumentParser, command: str) -> None
     _add_data_dir(parser)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sct", description="Self-Supervised Cross-View Training (SCT) for small sentence encoders."
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    # ---------------------------------------------------------------- train
-    train = sub.add_parser(
-        "train",
-        help="train a student with self-supervised SCT",
-        description="Train a sentence encoder with SCT (paper eq. 2) on sentence-transformers' trainer. "
-        "Defaults follow the paper: AdamW (eps 1e-6, weight decay 0.01), 10%% linear warm-up then linear "
-        "decay, batch 128, max_seq_length 32, STS-B dev every 64 steps, best checkpoint kept, early "
-        "stopping after 7 evaluations without improvement, at most 10 epochs, AMP on CUDA only.",
-    )
+def _add_train_command_options(train: argparse.ArgumentParser) -> None:
+    """`sct train`'s options (also `sct sweep train`)."""
     train.add_argument(
         "--objective", choices=["sct", "simcse"], default="sct",
         help="sct (default) or simcse: unsupervised SimCSE, in-batch InfoNCE of the two views at temperature "
@@ -132,16 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--simcse-temperature", type=float, default=0.05, help="SimCSE temperature (default 0.05)")
     _add_training_options(train, "train")
 
-    # ---------------------------------------------------------------- distill
-    distill = sub.add_parser(
-        "distill",
-        help="distil a large teacher into a small student (SCT: L_SCT + L_CD, or a baseline loss)",
-        description="Train a student with a teacher's guidance (paper eq. 3-4). The teacher's embeddings of both "
-        "views are computed once and cached (memory-mapped, keyed by the teacher's files, the exact texts, "
-        "max_seq_length, normalisation and precision). --distill-loss picks L_CD (cross-view, default) or a "
-        "Table 7 baseline (mse, congen, ckd); --sct-weight 0 trains it alone. --recipe two-stage trains "
-        "self-supervised SCT first and then the distillation loss alone from that model.",
-    )
+
+def _add_distill_command_options(distill: argparse.ArgumentParser) -> None:
+    """`sct distill`'s options (also `sct sweep distill`)."""
     distill.add_argument("--teacher", help="teacher: local dir, hub id, or installed id (sct models install ...)")
     distill.add_argument(
         "--distill-loss", choices=["cd", "mse", "congen", "ckd"],
@@ -165,6 +144,60 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     distill.add_argument("--teacher-batch-size", type=int, default=64, help="teacher encoding batch size")
     _add_training_options(distill, "distill")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sct", description="Self-Supervised Cross-View Training (SCT) for small sentence encoders."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    # ---------------------------------------------------------------- train
+    train = sub.add_parser(
+        "train",
+        help="train a student with self-supervised SCT",
+        description="Train a sentence encoder with SCT (paper eq. 2) on sentence-transformers' trainer. "
+        "Defaults follow the paper: AdamW (eps 1e-6, weight decay 0.01), 10%% linear warm-up then linear "
+        "decay, batch 128, max_seq_length 32, STS-B dev every 64 steps, best checkpoint kept, early "
+        "stopping after 7 evaluations without improvement, at most 10 epochs, AMP on CUDA only.",
+    )
+    _add_train_command_options(train)
+
+    # ---------------------------------------------------------------- distill
+    distill = sub.add_parser(
+        "distill",
+        help="distil a large teacher into a small student (SCT: L_SCT + L_CD, or a baseline loss)",
+        description="Train a student with a teacher's guidance (paper eq. 3-4). The teacher's embeddings of both "
+        "views are computed once and cached (memory-mapped, keyed by the teacher's files, the exact texts, "
+        "max_seq_length, normalisation and precision). --distill-loss picks L_CD (cross-view, default) or a "
+        "Table 7 baseline (mse, congen, ckd); --sct-weight 0 trains it alone. --recipe two-stage trains "
+        "self-supervised SCT first and then the distillation loss alone from that model.",
+    )
+    _add_distill_command_options(distill)
+
+    # ---------------------------------------------------------------- sweep
+    sweep = sub.add_parser(
+        "sweep",
+        help="run a grid of sct train / sct distill settings (resumable, shardable) and tabulate it",
+        description="One ordinary run per grid point in OUTPUT/<name> (the name spells the point): finished points "
+        "are skipped, interrupted ones resume, a failing point is recorded and the sweep goes on. --shard I/N runs "
+        "every N-th point from the I-th (job arrays). After each run the --evaluate tasks are scored into its "
+        "evaluation.json; the table (OUTPUT/sweep_results.md and .json) is sorted by STS-B dev. Default grid: "
+        "the authors' README grid (learning rate 1e-4/3e-4/5e-4, k 131072/65536/16384, both temperatures "
+        "0.01-0.07: 441 runs).",
+    )
+    sweep_sub = sweep.add_subparsers(dest="sweep_command", required=True, metavar="{train,distill}")
+    for name, add in (("train", _add_train_command_options), ("distill", _add_distill_command_options)):
+        grid = sweep_sub.add_parser(name, help=f"a grid of `sct {name}` runs", description=sweep.description)
+        add(grid)
+        grid.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2",
+                          help="a grid axis (repeatable), e.g. --param learning_rate=1e-4,3e-4; replaces the "
+                          "default grid")  # fmt: skip
+        grid.add_argument("--grid", help="JSON object: setting -> list of values (instead of --param)")
+        grid.add_argument("--shard", help="I/N: run only every N-th point from the I-th (1-based)")
+        grid.add_argument("--evaluate", default="sts", help="tasks scored after each run (default sts; 'none')")
+        grid.add_argument("--table-only", action="store_true", help="only tabulate the runs already in OUTPUT")
 
     # ---------------------------------------------------------------- export-onnx
     export = sub.add_parser(
@@ -523,6 +556,28 @@ def _difference(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
     return {"tasks": tasks, "avg": after["avg"] - before["avg"]}
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sct.sweep import AUTHORS_GRID, load_grid, parse_param, run_sweep, tabulate
+
+    if args.resume:
+        raise ConfigError("sct sweep resumes by itself: run the same command again (no --resume)")
+    if not args.output_dir:
+        raise ConfigError("sct sweep needs --output-dir (the sweep directory)")
+    if args.table_only:
+        table = tabulate(args.output_dir)
+        print(table["markdown"])
+        return 0
+    if args.grid and args.param:
+        raise ConfigError("give the grid either as --grid FILE or as --param options, not both")
+    grid = load_grid(args.grid) if args.grid else dict(parse_param(p) for p in args.param) or AUTHORS_GRID
+    base = _train_config(args, args.sweep_command)
+    evaluate = None if args.evaluate.lower() == "none" else args.evaluate
+    table = run_sweep(base, grid, args.output_dir, args.sweep_command, args.shard, evaluate)
+    print(table["markdown"])
+    print(f"best by STS-B dev: {table['best_by_dev']}; table: {args.output_dir}/sweep_results.md")
+    return 0
+
+
 def cmd_export_onnx(args: argparse.Namespace) -> int:
     from sct.export import export_onnx
 
@@ -662,6 +717,7 @@ COMMANDS = {
     "download": cmd_download,
     "report": cmd_report,
     "export-onnx": cmd_export_onnx,
+    "sweep": cmd_sweep,
 }
 
 

@@ -1,0 +1,210 @@
+"""`sct sweep`: a grid of `sct train` / `sct distill` settings, run one at a time or as shards of a job array.
+
+Every grid point is one ordinary run in ``SWEEP_DIR/<name>`` (the name spells the point), so a finished
+point is skipped, an interrupted one resumes, and any run can be inspected, evaluated or reported like
+any other. After each run the test tasks (``--evaluate``, default the 7 STS tasks) are scored into the
+run's ``evaluation.json``. ``tabulate`` collects every run of the sweep into one table sorted by the
+STS-B dev score (the paper's model selection), the best-by-dev row first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from sct.data import write_json_atomic, write_lines_atomic
+from sct.errors import ConfigError, SCTError, TrainingStopped
+from sct.training import RUN_CONFIG, RUN_SUMMARY, TrainConfig, work_dir_for
+
+logger = logging.getLogger(__name__)
+
+# The authors' README grid for self-supervised SCT (Running_script.sh): 3 x 3 x 7 x 7 = 441 runs.
+AUTHORS_GRID: dict[str, list[Any]] = {
+    "learning_rate": [1e-4, 3e-4, 5e-4],
+    "queue_size": [131072, 65536, 16384],
+    "reference_temperature": [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07],
+    "online_temperature": [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07],
+}
+SHORT = {
+    "learning_rate": "lr", "queue_size": "k", "reference_temperature": "tref", "online_temperature": "ton",
+    "batch_size": "b", "distill_loss": "loss", "sct_weight": "wsct", "max_steps": "steps",
+}  # fmt: skip
+FAILURES = "sweep_failures.json"
+RESULTS = "sweep_results"
+
+
+def _field_types() -> dict[str, type]:
+    types = {}
+    for field in dataclasses.fields(TrainConfig):
+        kind = str(field.type)
+        if kind.startswith("bool"):
+            types[field.name] = _boolean
+        else:
+            types[field.name] = int if kind.startswith("int") else float if kind.startswith("float") else str
+    return types
+
+
+def _boolean(text: str) -> bool:
+    if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError(f"expected true or false, got {text!r}")
+    return text.lower() in ("true", "1", "yes")
+
+
+def parse_param(spec: str) -> tuple[str, list[Any]]:
+    """``name=v1,v2,...`` with ``name`` a training setting (its type converts the values)."""
+    name, sep, values = spec.partition("=")
+    name = name.strip().replace("-", "_")
+    types = _field_types()
+    if not sep or not values.strip():
+        raise ConfigError(f"--param {spec!r}: expected name=value1,value2,... (e.g. learning_rate=1e-4,3e-4)")
+    if name not in types or name in ("train_file", "output_dir", "resume", "overwrite"):
+        raise ConfigError(f"--param {spec!r}: {name!r} is not a training setting; valid: {', '.join(sorted(types))}")
+    try:
+        return name, [types[name](v.strip()) for v in values.split(",") if v.strip()]
+    except ValueError as exc:
+        raise ConfigError(f"--param {spec!r}: {exc}") from exc
+
+
+def load_grid(path: str | Path) -> dict[str, list[Any]]:
+    try:
+        raw = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"--grid {path}: cannot read a JSON object of setting -> list of values ({exc})") from exc
+    if not isinstance(raw, dict) or not all(isinstance(v, list) and v for v in raw.values()):
+        raise ConfigError(f"--grid {path}: expected a JSON object of setting -> non-empty list of values")
+    return dict(parse_param(f"{k}={','.join(str(x) for x in v)}") for k, v in raw.items())
+
+
+def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Every combination, in a fixed order (the settings' order, then each setting's values)."""
+    keys = list(grid)
+    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*(grid[k] for k in keys))]
+
+
+def run_name(point: dict[str, Any]) -> str:
+    return "_".join(f"{SHORT.get(k, k)}{v:g}" if isinstance(v, float) else f"{SHORT.get(k, k)}{v}"
+                    for k, v in point.items()) or "default"  # fmt: skip
+
+
+def select_shard(points: list[dict[str, Any]], spec: str | None) -> list[dict[str, Any]]:
+    """``I/N`` (1-based): every N-th point starting at the I-th, so shards of a job array split the grid."""
+    if not spec:
+        return points
+    try:
+        index, count = (int(x) for x in spec.split("/"))
+    except ValueError as exc:
+        raise ConfigError(f"--shard {spec!r}: expected I/N, e.g. 3/8") from exc
+    if not 1 <= index <= count:
+        raise ConfigError(f"--shard {spec!r}: need 1 <= I <= N")
+    return points[index - 1 :: count]
+
+
+def run_sweep(
+    base: TrainConfig, grid: dict[str, list[Any]], sweep_dir: str | Path, command: str = "train",
+    shard: str | None = None, evaluate: str | None = "sts",
+) -> dict[str, Any]:  # fmt: skip
+    """Run (or skip, or resume) this shard's points, score them, and return the sweep's table."""
+    from sct.training import distill, train
+
+    sweep_dir = Path(sweep_dir)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    points = grid_points(grid)
+    mine = select_shard(points, shard)
+    logger.info("sweep %s: %d points in the grid, %d in this shard", sweep_dir, len(points), len(mine))
+    manifest = {"command": command, "grid": grid, "points": len(points), "train_file": base.train_file}
+    write_json_atomic(sweep_dir / "sweep.json", manifest)
+    failures_path = sweep_dir / FAILURES
+    for number, point in enumerate(mine, start=1):
+        name = run_name(point)
+        out = sweep_dir / name
+        if (out / RUN_SUMMARY).is_file():
+            logger.info("[%d/%d] %s: finished before, skipped", number, len(mine), name)
+        else:
+            resume = work_dir_for(out).is_dir() and (work_dir_for(out) / RUN_CONFIG).is_file()
+            config = dataclasses.replace(base, **point, output_dir=str(out), resume=resume, overwrite=not resume)
+            logger.info("[%d/%d] %s%s", number, len(mine), name, " (resuming)" if resume else "")
+            try:
+                (distill if command == "distill" else train)(config)
+            except TrainingStopped as exc:
+                if exc.exit_code == 130:  # a signal: stop the whole sweep, resumable
+                    raise
+                _record_failure(failures_path, name, str(exc))
+                continue
+            except SCTError as exc:
+                _record_failure(failures_path, name, str(exc))
+                continue
+        if evaluate:
+            _evaluate(out, evaluate, base.data_dir)
+    return tabulate(sweep_dir)
+
+
+def _record_failure(path: Path, name: str, message: str) -> None:
+    logger.error("%s failed: %s", name, message)
+    failures = json.loads(path.read_text()) if path.is_file() else {}
+    failures[name] = message
+    write_json_atomic(path, failures, sort_keys=True)
+
+
+def _evaluate(run: Path, tasks: str, data_dir: str | None) -> None:
+    """Score a finished run on ``tasks`` unless its evaluation.json already holds them."""
+    from sct.data import find_data_root
+    from sct.evaluation.suite import merge_results, resolve_tasks, run_tasks
+    from sct.models import load_student
+    from sct.provenance import environment
+    from sct.report import EVALUATION_JSON
+
+    wanted = resolve_tasks(tasks)
+    path = run / EVALUATION_JSON
+    old = json.loads(path.read_text()) if path.is_file() else {}
+    if set(wanted) <= set(old.get("requested", [])):
+        return
+    model, info = load_student(str(run))
+    result = run_tasks(model, find_data_root(data_dir), wanted)
+    result.update(model=str(run), model_info=info.to_dict(), parameters=sum(p.numel() for p in model.parameters()),
+                  command=f"sct sweep (evaluate {tasks})", environment=environment(), label=run.name)  # fmt: skip
+    write_json_atomic(path, merge_results(old, result))
+
+
+def tabulate(sweep_dir: str | Path) -> dict[str, Any]:
+    """Every run of the sweep, best STS-B dev first; written as sweep_results.json and .md."""
+    sweep_dir = Path(sweep_dir)
+    manifest = json.loads((sweep_dir / "sweep.json").read_text()) if (sweep_dir / "sweep.json").is_file() else {}
+    keys = list(manifest.get("grid", {}))
+    failures = json.loads((sweep_dir / FAILURES).read_text()) if (sweep_dir / FAILURES).is_file() else {}
+    rows = []
+    for point in grid_points(manifest.get("grid", {})) if keys else []:
+        name = run_name(point)
+        run, work = sweep_dir / name, work_dir_for(sweep_dir / name)
+        row: dict[str, Any] = {"run": name, **point, "status": "not run"}
+        if (run / RUN_SUMMARY).is_file():
+            summary = json.loads((run / RUN_SUMMARY).read_text())
+            row.update(status="finished", dev=summary.get("best_dev_spearman"), steps=summary.get("steps"))
+            evaluation = run / "evaluation.json"
+            if evaluation.is_file():
+                data = json.loads(evaluation.read_text())
+                row["test_sts_avg"] = data.get("avg") if len(data.get("tasks", {})) == 7 else None
+        elif name in failures:
+            row.update(status="failed", error=failures[name])
+        elif work.is_dir():
+            row["status"] = "incomplete"
+        rows.append(row)
+    rows.sort(key=lambda r: (r.get("dev") is None, -(r.get("dev") or 0.0)))
+    header = ["run", *keys, "status", "STS-B dev", "test STS avg"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [
+            row["run"],
+            *(f"{row[k]:g}" if isinstance(row[k], float) else str(row[k]) for k in keys),
+            row["status"],
+        ] + [f"{row[c]:.2f}" if row.get(c) is not None else "-" for c in ("dev", "test_sts_avg")]
+        lines.append("| " + " | ".join(cells) + " |")  # fmt: skip
+    table = {"sweep": str(sweep_dir), "grid": manifest.get("grid", {}), "rows": rows,
+             "best_by_dev": next((r["run"] for r in rows if r.get("dev") is not None), None)}  # fmt: skip
+    write_json_atomic(sweep_dir / f"{RESULTS}.json", table)
+    write_lines_atomic(sweep_dir / f"{RESULTS}.md", lines)
+    table["markdown"] = "\n".join(lines)
+    return table
