@@ -199,6 +199,15 @@ def build_parser() -> argparse.ArgumentParser:
         grid.add_argument("--evaluate", default="sts", help="tasks scored after each run (default sts; 'none')")
         grid.add_argument("--table-only", action="store_true", help="only tabulate the runs already in OUTPUT")
 
+    # ---------------------------------------------------------------- card
+    card = sub.add_parser(
+        "card",
+        help="write a run's model card (training data, views, budget, scores, deviations from the paper)",
+        description="Insert or refresh the sct section of RUN_DIR/README.md from the run's JSON (run_config, "
+        "run_summary and, after `sct evaluate RUN_DIR`, evaluation.json).",
+    )
+    card.add_argument("run", help="a finished run directory")
+
     # ---------------------------------------------------------------- export-onnx
     export = sub.add_parser(
         "export-onnx",
@@ -556,6 +565,13 @@ def _difference(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
     return {"tasks": tasks, "avg": after["avg"] - before["avg"]}
 
 
+def cmd_card(args: argparse.Namespace) -> int:
+    from sct.card import write_model_card
+
+    print(write_model_card(args.run))
+    return 0
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from sct.sweep import AUTHORS_GRID, load_grid, parse_param, run_sweep, tabulate
 
@@ -718,6 +734,7 @@ COMMANDS = {
     "report": cmd_report,
     "export-onnx": cmd_export_onnx,
     "sweep": cmd_sweep,
+    "card": cmd_card,
 }
 
 

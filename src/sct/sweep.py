@@ -138,7 +138,10 @@ def run_sweep(
                 _record_failure(failures_path, name, str(exc))
                 continue
         if evaluate:
+            from sct.card import write_model_card
+
             _evaluate(out, evaluate, base.data_dir)
+            write_model_card(out)
     return tabulate(sweep_dir)
 
 

@@ -612,6 +612,9 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
     if not config.keep_checkpoints:
         shutil.rmtree(work / "checkpoints", ignore_errors=True)
     write_json_atomic(work / RUN_SUMMARY, summary, sort_keys=True)
+    from sct.card import write_model_card
+
+    write_model_card(work)
     _finalise(work, output)
     barrier()
     logger.info(

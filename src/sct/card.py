@@ -1,0 +1,93 @@
+"""The model card of a run: what was trained, on what, for how long, how it scores, and how it differs from the paper.
+
+sentence-transformers writes a generic README.md into every saved model; the card's section goes right after
+its front matter, between markers, so regenerating it (`sct card RUN_DIR`, after `sct evaluate`) replaces
+only this section. Everything comes from the run's JSON (run_config, run_summary, evaluation).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sct.data import write_lines_atomic
+from sct.errors import DataError
+
+BEGIN, END = "<!-- sct-card:begin -->", "<!-- sct-card:end -->"
+
+
+def _json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def card_section(run: Path) -> str:
+    from sct.report import EVALUATION_JSON, Run, deviations, method_of, nearest_model, paper_results
+
+    info = _json(run / "run_config.json")
+    if not info:
+        raise DataError(f"{run}: no run_config.json (not an sct run directory)")
+    config, summary, evaluation = info.get("config", {}), _json(run / "run_summary.json"), _json(run / EVALUATION_JSON)
+    kind, method = method_of(config)
+    objective = {"sct": "self-supervised SCT (L_SCT, paper eq. 2)", "simcse": "unsupervised SimCSE (baseline)",
+                 "distill": f"distillation: {config.get('distill_loss', 'cd')} with L_SCT weight "
+                 f"{config.get('sct_weight')} ({config.get('recipe', 'joint')} recipe), teacher "
+                 f"{config.get('teacher')}"}[config.get("objective", "sct")]  # fmt: skip
+    train_file = Path(config.get("train_file", "?"))
+    views = _json(train_file.with_name(train_file.name + ".json")).get("method", config.get("views", "pairs"))
+    layers = f", first {config['student_layers']} layers" if config.get("student_layers") else ""
+    steps, batch = summary.get("steps"), config.get("batch_size")
+    lines = [
+        BEGIN,
+        "## How this model was trained (sct)",
+        "",
+        f"- **Student**: `{config.get('model')}`{layers}"
+        + (f", {evaluation['parameters'] / 1e6:.1f}M parameters" if evaluation.get("parameters") else ""),
+        f"- **Objective**: {objective}",
+        f"- **Training data**: `{train_file.name}`, {info.get('train_pairs', '?')} pairs; views: {views}",
+        f"- **Budget**: {steps} steps x batch {batch}"
+        + (f" ({steps * batch:,} pairs seen)" if steps and batch else "")
+        + f", max_seq_length {config.get('max_seq_length')}, learning rate {config.get('learning_rate')}, queue size "
+        f"{config.get('queue_size')}, temperatures reference {config.get('reference_temperature')} / online "
+        f"{config.get('online_temperature')}, seed {config.get('seed')}",
+        f"- **Model selection**: best STS-B dev Spearman {summary.get('best_dev_spearman', float('nan')):.2f} "
+        f"at step {summary.get('best_step')} (dev every {config.get('eval_steps')} steps)",
+    ]
+    if evaluation.get("tasks") or evaluation.get("downstream"):
+        lines += ["", "| task | score |", "|---|---|"]
+        lines += [f"| {task} | {r['spearman']:.2f} |" for task, r in evaluation.get("tasks", {}).items()]
+        if len(evaluation.get("tasks", {})) == 7:
+            lines.append(f"| STS avg (7 tasks) | {evaluation['avg']:.2f} |")
+        lines += [
+            f"| {task} ({r['metric']}) | {r['score']:.2f} |" for task, r in evaluation.get("downstream", {}).items()
+        ]
+    else:
+        lines += ["", "Not evaluated yet: `sct evaluate RUN_DIR --tasks all`, then `sct card RUN_DIR`."]
+    paper = paper_results()
+    sizes = paper["parameters_m"]
+    model = nearest_model(evaluation.get("parameters"), list(sizes), sizes)
+    run_record = Run(label=run.name, evaluation=evaluation, config=config, summary=summary, run_info=info)
+    lines += ["", f"**Differences from the paper's setting** (nearest paper row: {kind} {method} {model}):"]
+    lines += [f"- {d}" for d in deviations(run_record, kind, model, paper)]
+    env = info.get("environment", {})
+    lines += ["", f"Trained with sct commit `{env.get('sct_commit')}` (torch {env.get('torch')}, "
+              f"sentence-transformers {env.get('sentence_transformers')}); load it with "
+              f"`SentenceTransformer(\"{run}\")`.", END]  # fmt: skip
+    return "\n".join(lines)
+
+
+def write_model_card(run: str | Path) -> Path:
+    """Insert or replace the card's section in ``RUN/README.md`` (after the front matter), atomically."""
+    run = Path(run)
+    readme = run / "README.md"
+    text = readme.read_text() if readme.is_file() else ""
+    if BEGIN in text and END in text:
+        start, stop = text.index(BEGIN), text.index(END) + len(END)
+        text = text[:start] + card_section(run) + text[stop:]
+    elif text.startswith("---\n") and "\n---\n" in text[4:]:
+        cut = text.index("\n---\n", 4) + len("\n---\n")
+        text = text[:cut] + "\n" + card_section(run) + "\n" + text[cut:]
+    else:
+        text = card_section(run) + "\n\n" + text
+    write_lines_atomic(readme, text.rstrip("\n").split("\n"))
+    return readme

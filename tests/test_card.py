@@ -1,0 +1,27 @@
+"""The model card: written by training, refreshed by `sct card` after evaluation, replaced not repeated."""
+
+from __future__ import annotations
+
+import json
+
+from sct.cli import main
+
+
+def test_card_written_by_training_and_refreshed(tiny_bert, pairs_file, dev_file, tmp_path):
+    out = tmp_path / "run"
+    args = ["train", str(pairs_file), "-o", str(out), "--model", tiny_bert, "--batch-size", "8", "-k", "16",
+            "--max-steps", "2", "--eval-steps", "2", "--max-seq-length", "16", "--dev-file", str(dev_file)]  # fmt: skip
+    assert main(args) == 0
+    text = (out / "README.md").read_text()
+    assert text.startswith("---\n") and text.count("<!-- sct-card:begin -->") == 1
+    assert "**Training data**: `pairs.tsv`, 48 pairs; views: pairs" in text
+    assert "**Budget**: 2 steps x batch 8 (16 pairs seen)" in text and "Not evaluated yet" in text
+    assert "# SentenceTransformer" in text  # sentence-transformers' own card is kept below
+    evaluation = {"tasks": {"STS-B": {"spearman": 12.5}}, "avg": 12.5, "parameters": 2_000_000,
+                  "downstream": {"sicke": {"score": 61.0, "metric": "accuracy"}}}  # fmt: skip
+    (out / "evaluation.json").write_text(json.dumps(evaluation))
+    assert main(["card", str(out)]) == 0
+    text = (out / "README.md").read_text()
+    assert text.count("<!-- sct-card:begin -->") == 1 and "Not evaluated yet" not in text
+    assert "| STS-B | 12.50 |" in text and "| sicke (accuracy) | 61.00 |" in text
+    assert "2.0M parameters vs BERT-Tiny (4M)" in text
