@@ -7,34 +7,34 @@ only this section. Everything comes from the run's JSON (run_config, run_summary
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
-from sct.data import write_lines_atomic
+from sct.data import read_json_if_present, write_lines_atomic
 from sct.errors import DataError
 
 BEGIN, END = "<!-- sct-card:begin -->", "<!-- sct-card:end -->"
 
 
-def _json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
 def card_section(run: Path) -> str:
     from sct.report import EVALUATION_JSON, Run, deviations, method_of, nearest_model, paper_results
 
-    info = _json(run / "run_config.json")
+    info = read_json_if_present(run / "run_config.json")
     if not info:
         raise DataError(f"{run}: no run_config.json (not an sct run directory)")
-    config, summary, evaluation = info.get("config", {}), _json(run / "run_summary.json"), _json(run / EVALUATION_JSON)
+    config, summary, evaluation = (
+        info.get("config", {}),
+        read_json_if_present(run / "run_summary.json"),
+        read_json_if_present(run / EVALUATION_JSON),
+    )
     kind, method = method_of(config)
     objective = {"sct": "self-supervised SCT (L_SCT, paper eq. 2)", "simcse": "unsupervised SimCSE (baseline)",
                  "distill": f"distillation: {config.get('distill_loss', 'cd')} with L_SCT weight "
                  f"{config.get('sct_weight')} ({config.get('recipe', 'joint')} recipe), teacher "
                  f"{config.get('teacher')}"}[config.get("objective", "sct")]  # fmt: skip
     train_file = Path(config.get("train_file", "?"))
-    views = _json(train_file.with_name(train_file.name + ".json")).get("method", config.get("views", "pairs"))
+    views = read_json_if_present(train_file.with_name(train_file.name + ".json")).get(
+        "method", config.get("views", "pairs")
+    )
     layers = f", first {config['student_layers']} layers" if config.get("student_layers") else ""
     steps, batch = summary.get("steps"), config.get("batch_size")
     lines = [

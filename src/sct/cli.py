@@ -504,7 +504,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from sct.data import find_data_root, write_json_atomic
+    from sct.data import find_data_root, read_json_if_present, write_json_atomic
     from sct.evaluation.sts import format_sts_table
     from sct.evaluation.suite import format_downstream_table, merge_results, resolve_tasks, run_tasks
     from sct.report import EVALUATION_JSON
@@ -547,7 +547,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         write_json_atomic(args.output_json, result)
     run_results = Path(args.model) / EVALUATION_JSON
     if (Path(args.model) / "run_config.json").is_file():  # a run directory keeps its results for `sct report`
-        old = json.loads(run_results.read_text()) if run_results.is_file() else {}
+        old = read_json_if_present(run_results)
         write_json_atomic(run_results, merge_results(old, result))
         print(f"results merged into {run_results}")
     if result["failed"]:

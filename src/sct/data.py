@@ -264,6 +264,17 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def read_json_if_present(path: str | os.PathLike) -> dict[str, Any]:
+    """A JSON object file's content, or {} when the file does not exist (state kept beside runs)."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: not valid JSON ({exc}); fix or delete it") from exc
+
+
 def write_json_atomic(path: str | os.PathLike, data: Any, sort_keys: bool = False) -> None:
     """Write JSON to a temporary file, then rename (parent folders are created)."""
     path = Path(path)

@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sct.data import write_json_atomic, write_lines_atomic
+from sct.data import read_json_if_present, write_json_atomic, write_lines_atomic
 from sct.errors import ConfigError, SCTError, TrainingStopped
 from sct.training import RUN_CONFIG, RUN_SUMMARY, TrainConfig, work_dir_for
 
@@ -147,7 +147,7 @@ def run_sweep(
 
 def _record_failure(path: Path, name: str, message: str) -> None:
     logger.error("%s failed: %s", name, message)
-    failures = json.loads(path.read_text()) if path.is_file() else {}
+    failures = read_json_if_present(path)
     failures[name] = message
     write_json_atomic(path, failures, sort_keys=True)
 
@@ -162,7 +162,7 @@ def _evaluate(run: Path, tasks: str, data_dir: str | None) -> None:
 
     wanted = resolve_tasks(tasks)
     path = run / EVALUATION_JSON
-    old = json.loads(path.read_text()) if path.is_file() else {}
+    old = read_json_if_present(path)
     if set(wanted) <= set(old.get("requested", [])):
         return
     model, info = load_student(str(run))
@@ -175,9 +175,9 @@ def _evaluate(run: Path, tasks: str, data_dir: str | None) -> None:
 def tabulate(sweep_dir: str | Path) -> dict[str, Any]:
     """Every run of the sweep, best STS-B dev first; written as sweep_results.json and .md."""
     sweep_dir = Path(sweep_dir)
-    manifest = json.loads((sweep_dir / "sweep.json").read_text()) if (sweep_dir / "sweep.json").is_file() else {}
+    manifest = read_json_if_present(sweep_dir / "sweep.json")
     keys = list(manifest.get("grid", {}))
-    failures = json.loads((sweep_dir / FAILURES).read_text()) if (sweep_dir / FAILURES).is_file() else {}
+    failures = read_json_if_present(sweep_dir / FAILURES)
     rows = []
     for point in grid_points(manifest.get("grid", {})) if keys else []:
         name = run_name(point)
