@@ -61,3 +61,11 @@ def test_export_refuses_an_existing_directory(tiny_bert, tmp_path):
     with pytest.raises(ConfigError, match="already exists"):
         export_onnx(tiny_bert, tmp_path / "taken")
     assert not (tmp_path / "taken.incomplete").exists()
+
+
+def test_exporting_an_export_is_refused(distilled_like, tmp_path):
+    from sct.export import export_onnx
+
+    export_onnx(distilled_like, tmp_path / "a")
+    with pytest.raises(ConfigError, match="already an ONNX export"):
+        export_onnx(str(tmp_path / "a"), tmp_path / "b")

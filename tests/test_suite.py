@@ -68,3 +68,10 @@ def test_cli_keep_going_writes_json_and_exits_1(tiny_bert, tmp_path, capsys):
     assert set(result["downstream"]) == {"askubuntu", "twitterpara"} and "sicke" in result["failed"]
     assert result["model"] == tiny_bert and result["downstream"]["askubuntu"]["protocol"].startswith("USEB")
     assert main([a for a in args if a != "--keep-going"]) == 2  # without --keep-going the first failure stops the run
+
+
+def test_merge_keeps_every_requested_task():
+    from sct.evaluation.suite import merge_results
+
+    merged = merge_results({"requested": ["STS12", "sicke"]}, {"requested": ["sicke", "mrpc"], "tasks": {}})
+    assert merged["requested"] == ["STS12", "sicke", "mrpc"]

@@ -57,6 +57,16 @@ def main_process_first() -> Iterator[None]:
         barrier()
 
 
+def any_process(flag: bool) -> bool:
+    """True on every process when ``flag`` is true on any (one tiny all-reduce per call under DDP)."""
+    if world_size() == 1:
+        return flag
+    device = "cuda" if dist.get_backend() == "nccl" else "cpu"  # nccl reduces CUDA tensors only
+    value = torch.tensor([int(flag)], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 def gather_rows(x: Tensor) -> Tensor:
     """All processes' ``x`` stacked in rank order (every process gets the same tensor); ``x`` alone without DDP.
 

@@ -49,6 +49,8 @@ def export_onnx(model_name: str, output_dir: str | Path, max_seq_length: int | N
     output = Path(output_dir)
     if output.exists():
         raise ConfigError(f"{output} already exists; remove it or choose another --output")
+    if is_onnx_export(model_name):
+        raise ConfigError(f"{model_name} is already an ONNX export; export the model it was made from")
     model = load_model(model_name, max_seq_length)
     kinds = [type(module).__name__ for module in model]
     unsupported = [kind for kind in kinds if kind not in SUPPORTED_MODULES]

@@ -304,6 +304,12 @@ class StopRequest:
                        self.signal_name)  # fmt: skip
         signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))  # a second signal acts as before
 
+    def requested(self) -> bool:
+        """Whether any process got a signal: under DDP every process must stop after the same step."""
+        from sct.distributed import any_process
+
+        return any_process(self.signal_name is not None)
+
     def restore(self) -> None:
         import signal
 
@@ -339,7 +345,7 @@ def _make_callbacks(loss, work: Path, started: float, log_from_step: int, stop: 
             if state.global_step >= state.max_steps:
                 control.should_evaluate = True
                 control.should_save = True
-            if stop is not None and stop.signal_name is not None:
+            if stop is not None and stop.requested():
                 control.should_save = True
                 control.should_training_stop = True
 

@@ -163,6 +163,7 @@ def merge_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """A run's stored results updated by a new evaluation: every task the new one requested is replaced."""
     requested = set(new.get("requested", []))
     merged = dict(new)
+    merged["requested"] = list(dict.fromkeys([*old.get("requested", []), *new.get("requested", [])]))
     for section in ("downstream", "skipped", "failed"):
         kept = {k: v for k, v in old.get(section, {}).items() if k not in requested}
         merged[section] = {**kept, **new.get(section, {})}
