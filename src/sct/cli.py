@@ -116,6 +116,12 @@ def _add_train_command_options(train: argparse.ArgumentParser) -> None:
         "--simcse-temperature (the paper's main self-supervised baseline; queue and SCT temperatures unused)",
     )  # fmt: skip
     train.add_argument("--simcse-temperature", type=float, default=0.05, help="SimCSE temperature (default 0.05)")
+    from sct.objective import ABLATIONS
+
+    train.add_argument(
+        "--ablation", choices=list(ABLATIONS), default="none",
+        help="a Table 4 ablation of SCT: " + "; ".join(f"{k}: {v}" for k, v in ABLATIONS.items() if k != "none"),
+    )  # fmt: skip
     _add_training_options(train, "train")
 
 
@@ -416,7 +422,7 @@ def _train_config(args: argparse.Namespace, command: str = "train"):
             teacher_batch_size=args.teacher_batch_size,
         )
     else:
-        values.update(objective=args.objective, simcse_temperature=args.simcse_temperature)
+        values.update(objective=args.objective, simcse_temperature=args.simcse_temperature, ablation=args.ablation)
     return TrainConfig(
         train_file=args.train_file,
         output_dir=args.output_dir,

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from sct.distributed import gather_rows
 from sct.head import ProjectionHead
-from sct.objective import cross_view_loss, queue_info_nce, queue_kl
+from sct.objective import ABLATIONS, ablated_view_loss, cross_view_loss, queue_info_nce, queue_kl
 from sct.queue import InstanceQueue
 
 DISTILL_METHODS = ("cd", "mse", "congen", "ckd")
@@ -101,9 +101,12 @@ class SCTLoss(_LossState):
         reference_temperature: float,
         head_expansion: int = 10,
         seed: int = 0,
+        ablation: str = "none",
     ) -> None:
         super().__init__()
         validate_sct_hyperparameters(queue_size, online_temperature, reference_temperature, head_expansion)
+        if ablation not in ABLATIONS:
+            raise ValueError(f"ablation must be one of {', '.join(ABLATIONS)}, got {ablation!r}")
         dim = model.get_embedding_dimension()
         if dim is None:
             raise ValueError("the model does not report its sentence embedding dimension")
@@ -112,7 +115,8 @@ class SCTLoss(_LossState):
         self.online_temperature = online_temperature
         self.reference_temperature = reference_temperature
         self.head_expansion = head_expansion
-        self.head = ProjectionHead(dim, head_expansion)
+        self.ablation = ablation
+        self.head = nn.Identity() if ablation == "no-head" else ProjectionHead(dim, head_expansion)
         self.queue_1 = InstanceQueue(queue_size, dim, seed=seed)
         self.queue_2 = InstanceQueue(queue_size, dim, seed=seed + 1)
 
@@ -126,22 +130,22 @@ class SCTLoss(_LossState):
         reference_1, reference_2 = reference_embeddings(self.model, features)
         newest_1, newest_2 = gather_rows(reference_1), gather_rows(reference_2)  # the global batch under DDP
         _check_batch(newest_1.shape[0], self.queue_size)
-        loss = cross_view_loss(
-            online_1,
-            online_2,
-            reference_1,
-            reference_2,
-            self.queue_1.embeddings,
-            self.queue_2.embeddings,
-            self.online_temperature,
-            self.reference_temperature,
-            newest_1,
-            newest_2,
-        )
+        queue_1 = self.queue_1.embeddings
+        queue_2 = queue_1 if self.ablation == "one-queue" else self.queue_2.embeddings
+        if self.ablation == "no-queue":
+            queue_1, queue_2 = queue_1[:0], queue_2[:0]
+        loss = ablated_view_loss(
+            online_1, online_2, reference_1, reference_2, queue_1, queue_2, self.online_temperature,
+            self.reference_temperature, newest_1, newest_2, self.ablation,
+        )  # fmt: skip
         _check_finite(loss, "L_SCT")  # before the queues take this step's references
-        if torch.is_grad_enabled():
-            self.queue_1.enqueue(newest_1)
-            self.queue_2.enqueue(newest_2)
+        if torch.is_grad_enabled() and self.ablation not in ("frozen-queue", "no-queue"):
+            if self.ablation == "one-queue":
+                self.queue_1.enqueue(newest_1)
+                self.queue_1.enqueue(newest_2)
+            else:
+                self.queue_1.enqueue(newest_1)
+                self.queue_2.enqueue(newest_2)
         return loss
 
     def get_config_dict(self) -> dict[str, Any]:
@@ -150,6 +154,7 @@ class SCTLoss(_LossState):
             "online_temperature": self.online_temperature,
             "reference_temperature": self.reference_temperature,
             "head_expansion": self.head_expansion,
+            "ablation": self.ablation,
         }
 
     @property
@@ -228,6 +233,7 @@ class DistillationLoss(_LossState):
         self.reference_temperature = reference_temperature
         self.head_expansion = head_expansion
         self.ckd_temperature = ckd_temperature
+        self.ablation = "none"  # the ablations are of self-supervised SCT (`sct train --ablation`)
         self.sct = (
             SCTLoss(model, queue_size, online_temperature, reference_temperature, head_expansion, seed=seed)
             if sct_weight > 0

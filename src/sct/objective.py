@@ -185,3 +185,49 @@ def cross_view_loss(
     loss_1 = queue_kl(online_2, reference_1, queue_1, online_temperature, reference_temperature, newest_1)
     loss_2 = queue_kl(online_1, reference_2, queue_2, online_temperature, reference_temperature, newest_2)
     return loss_1 + loss_2
+
+
+ABLATIONS = {
+    "none": "L_SCT: cross-view KL between similarity distributions over the queues (paper eq. 2)",
+    "contrastive": "distribution -> contrastive: InfoNCE, the other view's reference as positive, the queue as "
+    "negatives (Table 4)",
+    "identical-view": "cross-view -> identical-view: each view's online branch matches its own reference (Table 4)",
+    "no-head": "no MLP head: the online branch is the normalised encoder output (Table 4)",
+    "one-queue": "only one instance queue: both terms score against it and both views' references enter it (Table 4)",
+    "frozen-queue": "no update of the queues: they keep their random initial vectors (Table 4)",
+    "no-queue": "no instance queue: each distribution is over this step's references only (Table 4)",
+}
+
+
+def ablated_view_loss(
+    online_1: Tensor,
+    online_2: Tensor,
+    reference_1: Tensor,
+    reference_2: Tensor,
+    queue_1: Tensor,
+    queue_2: Tensor,
+    online_temperature: float,
+    reference_temperature: float,
+    newest_1: Tensor | None = None,
+    newest_2: Tensor | None = None,
+    ablation: str = "none",
+) -> Tensor:
+    """The loss form of L_SCT or of its Table 4 ablation that changes the loss itself.
+
+    ``identical-view`` pairs each online view with its own reference; ``contrastive`` replaces each KL
+    term by InfoNCE (``queue_info_nce``) with the other view's reference as the positive and the queue as
+    the negatives, at the online temperature; every other ablation (head, queues) keeps the cross-view KL
+    and is applied by the caller to the inputs.
+    """
+    if ablation == "identical-view":
+        return queue_kl(online_1, reference_1, queue_1, online_temperature, reference_temperature, newest_1) + (
+            queue_kl(online_2, reference_2, queue_2, online_temperature, reference_temperature, newest_2)
+        )
+    if ablation == "contrastive":
+        return queue_info_nce(online_2, reference_1, queue_1, online_temperature) + queue_info_nce(
+            online_1, reference_2, queue_2, online_temperature
+        )
+    return cross_view_loss(
+        online_1, online_2, reference_1, reference_2, queue_1, queue_2, online_temperature, reference_temperature,
+        newest_1, newest_2,
+    )  # fmt: skip

@@ -48,6 +48,7 @@ class TrainConfig:
     student_architecture: str = "mean-pooling"
     views: str = "pairs"
     objective: str = "sct"
+    ablation: str = "none"  # a Table 4 ablation of self-supervised SCT (sct.objective.ABLATIONS)
     simcse_temperature: float = 0.05
     learning_rate: float = 5e-4
     queue_size: int = 131072
@@ -97,6 +98,12 @@ class TrainConfig:
             problems.append(f"--student-architecture must be mean-pooling or as-is, got {self.student_architecture!r}")
         if self.objective not in OBJECTIVES:
             problems.append(f"--objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        from sct.objective import ABLATIONS
+
+        if self.ablation not in ABLATIONS:
+            problems.append(f"--ablation must be one of {', '.join(ABLATIONS)}, got {self.ablation!r}")
+        elif self.ablation != "none" and self.objective != "sct":
+            problems.append(f"--ablation {self.ablation} applies to --objective sct only")
         if self.objective == "distill":
             problems.extend(self._distill_problems())
         if self.simcse_temperature <= 0:
@@ -391,7 +398,7 @@ def build_loss(config: TrainConfig, model, teacher=None):
         )
     from sct.losses import SCTLoss
 
-    return SCTLoss(model, **sct_settings)
+    return SCTLoss(model, **sct_settings, ablation=config.ablation)
 
 
 def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict[str, Any]:
