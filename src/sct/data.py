@@ -192,6 +192,15 @@ class ScoredPairs:
     scores: list[float]
 
 
+@dataclass
+class LabelledPairs:
+    """Sentence pairs with integer labels: classes (SentEval) or annotator counts (TwitterPara)."""
+
+    sentences1: list[str]
+    sentences2: list[str]
+    labels: list[int]
+
+
 def parse_score(path: Path, lineno: int, text: str) -> float:
     """A gold similarity score; anything else names file:line."""
     try:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +30,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from sct.data import iter_lines
+from sct.data import LabelledPairs, iter_lines
 from sct.errors import DataError
+from sct.evaluation.sts import senteval_join
 
 logger = logging.getLogger(__name__)
 
@@ -43,57 +43,45 @@ SICK_LABELS = {"CONTRADICTION": 0, "NEUTRAL": 1, "ENTAILMENT": 2}
 SNLI_LABELS = {"entailment": 0, "neutral": 1, "contradiction": 2}
 
 
-@dataclass
-class LabelledPairs:
-    sentences1: list[str]
-    sentences2: list[str]
-    labels: list[int]
-
-
-def _join(text: str) -> str:
-    """SentEval splits on whitespace and the SimCSE batcher re-joins with single spaces."""
-    return " ".join(text.split())
-
-
 # --------------------------------------------------------------------------- readers
+
+
+def _read_labelled_columns(
+    path: Path, sentences: tuple[int, int], label: int, labels: dict[str, int], too_few: str, bad_label: str
+) -> LabelledPairs:
+    """A header line, then tab-separated rows with two sentences and a label at the given columns."""
+    pairs = LabelledPairs([], [], [])
+    needed = max(*sentences, label) + 1
+    for lineno, line in iter_lines(path):
+        if lineno == 1:
+            continue
+        fields = line.strip().split("\t")
+        if len(fields) < needed:
+            raise DataError(f"{path}:{lineno}: {too_few}, found {len(fields)}")
+        if fields[label] not in labels:
+            raise DataError(f"{path}:{lineno}: {bad_label}, found {fields[label]!r}")
+        pairs.sentences1.append(senteval_join(fields[sentences[0]]))
+        pairs.sentences2.append(senteval_join(fields[sentences[1]]))
+        pairs.labels.append(labels[fields[label]])
+    if not pairs.labels:
+        raise DataError(f"{path}: no sentence pairs found")
+    return pairs
 
 
 def read_sick_entailment(path: Path) -> LabelledPairs:
     """SICK: a header, then pair_ID, sentence_A, sentence_B, relatedness_score, entailment_judgment."""
-    pairs = LabelledPairs([], [], [])
-    for lineno, line in iter_lines(path):
-        if lineno == 1:
-            continue
-        fields = line.strip().split("\t")
-        if len(fields) < 5:
-            raise DataError(f"{path}:{lineno}: expected >= 5 tab-separated columns (SICK layout), found {len(fields)}")
-        if fields[4] not in SICK_LABELS:
-            raise DataError(f"{path}:{lineno}: expected an entailment label {sorted(SICK_LABELS)}, found {fields[4]!r}")
-        pairs.sentences1.append(_join(fields[1]))
-        pairs.sentences2.append(_join(fields[2]))
-        pairs.labels.append(SICK_LABELS[fields[4]])
-    if not pairs.labels:
-        raise DataError(f"{path}: no sentence pairs found")
-    return pairs
+    return _read_labelled_columns(
+        path, (1, 2), 4, SICK_LABELS, "expected >= 5 tab-separated columns (SICK layout)",
+        f"expected an entailment label {sorted(SICK_LABELS)}",
+    )  # fmt: skip
 
 
 def read_mrpc(path: Path) -> LabelledPairs:
     """MRPC: a header, then Quality (0/1), #1 ID, #2 ID, #1 String, #2 String."""
-    pairs = LabelledPairs([], [], [])
-    for lineno, line in iter_lines(path):
-        if lineno == 1:
-            continue
-        fields = line.strip().split("\t")
-        if len(fields) < 5:
-            raise DataError(f"{path}:{lineno}: expected 5 tab-separated columns (MRPC layout), found {len(fields)}")
-        if fields[0] not in ("0", "1"):
-            raise DataError(f"{path}:{lineno}: expected a label 0 or 1 in column 1, found {fields[0]!r}")
-        pairs.sentences1.append(_join(fields[3]))
-        pairs.sentences2.append(_join(fields[4]))
-        pairs.labels.append(int(fields[0]))
-    if not pairs.labels:
-        raise DataError(f"{path}: no sentence pairs found")
-    return pairs
+    return _read_labelled_columns(
+        path, (3, 4), 0, {"0": 0, "1": 1}, "expected 5 tab-separated columns (MRPC layout)",
+        "expected a label 0 or 1 in column 1",
+    )  # fmt: skip
 
 
 def read_snli_split(folder: Path, split: str) -> LabelledPairs:
@@ -110,8 +98,8 @@ def read_snli_split(folder: Path, split: str) -> LabelledPairs:
     for (_, a), (_, b), (lineno, label) in zip(columns["s1"], columns["s2"], columns["labels"], strict=True):
         if label.strip() not in SNLI_LABELS:
             raise DataError(f"{label_path}:{lineno}: expected one of {sorted(SNLI_LABELS)}, found {label!r}")
-        pairs.sentences1.append(_join(a))
-        pairs.sentences2.append(_join(b))
+        pairs.sentences1.append(senteval_join(a))
+        pairs.sentences2.append(senteval_join(b))
         pairs.labels.append(SNLI_LABELS[label.strip()])
     if not pairs.labels:
         raise DataError(f"{label_path}: no sentence pairs found")

@@ -11,26 +11,18 @@ the two sets' average precision. Lines are split on tabs after stripping the lin
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.stats import spearmanr
 
-from sct.data import iter_lines
+from sct.data import LabelledPairs, iter_lines
 from sct.errors import DataError
 
 TWITTER_URL = "Twitter_URL_Corpus_test.txt"
 PIT_DATA = "test.data"
 _URL_LABEL = re.compile(r"^\((\d+),\s*(\d+)\)$")
-
-
-@dataclass
-class LabelledPairs:
-    sentences1: list[str]
-    sentences2: list[str]
-    labels: list[int]  # annotator count (URL) or expert label (PIT), 0-6 / 0-5
 
 
 def _read(path: Path, parse) -> LabelledPairs:
