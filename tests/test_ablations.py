@@ -9,7 +9,7 @@ import torch
 
 from sct.losses import SCTLoss
 from sct.models import load_student
-from sct.objective import ablated_view_loss
+from sct.objective import cross_view_loss
 from sct.training import TrainConfig
 
 from .conftest import make_sentences
@@ -25,7 +25,7 @@ def test_identical_view_by_hand(t_on, t_ref):
         sum(_kl(_softmax(r, t_ref), _softmax(o, t_on)) for r, o in zip(refs, ons, strict=True)) / 2
         for refs, ons in ((ref1_dots, on1_dots), (ref2_dots, on2_dots))
     )
-    loss = ablated_view_loss(*_inputs(), t_on, t_ref, ablation="identical-view")
+    loss = cross_view_loss(*_inputs(), t_on, t_ref, ablation="identical-view")
     assert loss.item() == pytest.approx(expected, rel=1e-5, abs=1e-6)
 
 
@@ -35,7 +35,7 @@ def test_contrastive_by_hand():
     e = math.e
     term_1 = (math.log(4 + e) + math.log(3 + 2 * e)) / 2
     term_2 = (math.log(4 + e) - math.log(e / (3 * e + 2))) / 2
-    loss = ablated_view_loss(*_inputs(), 1.0, 1.0, ablation="contrastive")
+    loss = cross_view_loss(*_inputs(), 1.0, 1.0, ablation="contrastive")
     assert loss.item() == pytest.approx(term_1 + term_2, rel=1e-6)
 
 

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from sct.distributed import gather_rows
 from sct.head import ProjectionHead
-from sct.objective import ABLATIONS, ablated_view_loss, cross_view_loss, queue_info_nce, queue_kl
+from sct.objective import ABLATIONS, cross_view_loss, queue_info_nce, queue_kl
 from sct.queue import InstanceQueue
 
 DISTILL_METHODS = ("cd", "mse", "congen", "ckd")
@@ -134,7 +134,7 @@ class SCTLoss(_LossState):
         queue_2 = queue_1 if self.ablation == "one-queue" else self.queue_2.embeddings
         if self.ablation == "no-queue":
             queue_1, queue_2 = queue_1[:0], queue_2[:0]
-        loss = ablated_view_loss(
+        loss = cross_view_loss(
             online_1, online_2, reference_1, reference_2, queue_1, queue_2, self.online_temperature,
             self.reference_temperature, newest_1, newest_2, self.ablation,
         )  # fmt: skip

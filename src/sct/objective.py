@@ -147,6 +147,18 @@ def queue_info_nce(anchor: Tensor, positive: Tensor, queue: Tensor, temperature:
         )
 
 
+ABLATIONS = {
+    "none": "L_SCT: cross-view KL between similarity distributions over the queues (paper eq. 2)",
+    "contrastive": "distribution -> contrastive: InfoNCE, the other view's reference as positive, the queue as "
+    "negatives (Table 4)",
+    "identical-view": "cross-view -> identical-view: each view's online branch matches its own reference (Table 4)",
+    "no-head": "no MLP head: the online branch is the normalised encoder output (Table 4)",
+    "one-queue": "only one instance queue: both terms score against it and both views' references enter it (Table 4)",
+    "frozen-queue": "no update of the queues: they keep their random initial vectors (Table 4)",
+    "no-queue": "no instance queue: each distribution is over this step's references only (Table 4)",
+}
+
+
 def cross_view_loss(
     online_1: Tensor,
     online_2: Tensor,
@@ -158,8 +170,9 @@ def cross_view_loss(
     reference_temperature: float,
     newest_1: Tensor | None = None,
     newest_2: Tensor | None = None,
+    ablation: str = "none",
 ) -> Tensor:
-    """SCT's cross-view similarity-distribution loss for one step.
+    """SCT's cross-view similarity-distribution loss for one step (or a Table 4 ablation of its form).
 
     All inputs are L2-normalised: ``online_i`` and ``reference_i`` are B x d embeddings of view i,
     ``queue_i`` is the k x d instance queue D_i as it stands before this step. As in the authors'
@@ -181,53 +194,17 @@ def cross_view_loss(
     gradient is formed in closed form during the forward pass (see ``_QueueKL``), so callers may
     update the queues in place as soon as this returns. Under data parallelism ``newest_i`` holds every
     process's references of view i (this process's rows among them), so D_i' is the global one.
+
+    ``ablation`` changes the form: ``identical-view`` pairs each online view with its own reference;
+    ``contrastive`` replaces each KL term by InfoNCE (``queue_info_nce``) with the other view's reference
+    as the positive and the queue as the negatives, at the online temperature. The other ablations (head,
+    queues) act on the inputs, so here they are the plain loss.
     """
-    loss_1 = queue_kl(online_2, reference_1, queue_1, online_temperature, reference_temperature, newest_1)
-    loss_2 = queue_kl(online_1, reference_2, queue_2, online_temperature, reference_temperature, newest_2)
-    return loss_1 + loss_2
-
-
-ABLATIONS = {
-    "none": "L_SCT: cross-view KL between similarity distributions over the queues (paper eq. 2)",
-    "contrastive": "distribution -> contrastive: InfoNCE, the other view's reference as positive, the queue as "
-    "negatives (Table 4)",
-    "identical-view": "cross-view -> identical-view: each view's online branch matches its own reference (Table 4)",
-    "no-head": "no MLP head: the online branch is the normalised encoder output (Table 4)",
-    "one-queue": "only one instance queue: both terms score against it and both views' references enter it (Table 4)",
-    "frozen-queue": "no update of the queues: they keep their random initial vectors (Table 4)",
-    "no-queue": "no instance queue: each distribution is over this step's references only (Table 4)",
-}
-
-
-def ablated_view_loss(
-    online_1: Tensor,
-    online_2: Tensor,
-    reference_1: Tensor,
-    reference_2: Tensor,
-    queue_1: Tensor,
-    queue_2: Tensor,
-    online_temperature: float,
-    reference_temperature: float,
-    newest_1: Tensor | None = None,
-    newest_2: Tensor | None = None,
-    ablation: str = "none",
-) -> Tensor:
-    """The loss form of L_SCT or of its Table 4 ablation that changes the loss itself.
-
-    ``identical-view`` pairs each online view with its own reference; ``contrastive`` replaces each KL
-    term by InfoNCE (``queue_info_nce``) with the other view's reference as the positive and the queue as
-    the negatives, at the online temperature; every other ablation (head, queues) keeps the cross-view KL
-    and is applied by the caller to the inputs.
-    """
-    if ablation == "identical-view":
-        return queue_kl(online_1, reference_1, queue_1, online_temperature, reference_temperature, newest_1) + (
-            queue_kl(online_2, reference_2, queue_2, online_temperature, reference_temperature, newest_2)
-        )
     if ablation == "contrastive":
         return queue_info_nce(online_2, reference_1, queue_1, online_temperature) + queue_info_nce(
             online_1, reference_2, queue_2, online_temperature
         )
-    return cross_view_loss(
-        online_1, online_2, reference_1, reference_2, queue_1, queue_2, online_temperature, reference_temperature,
-        newest_1, newest_2,
-    )  # fmt: skip
+    matched_1, matched_2 = (online_1, online_2) if ablation == "identical-view" else (online_2, online_1)
+    loss_1 = queue_kl(matched_1, reference_1, queue_1, online_temperature, reference_temperature, newest_1)
+    loss_2 = queue_kl(matched_2, reference_2, queue_2, online_temperature, reference_temperature, newest_2)
+    return loss_1 + loss_2
