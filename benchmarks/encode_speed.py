@@ -12,7 +12,6 @@ benchmarks/results/encode_speed.json.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import statistics
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sct.data import write_json_atomic
 from sct.encode import embed, load_model
 from sct.export import export_onnx
 from sct.models import load_student
@@ -85,12 +85,8 @@ def main() -> None:
               f"{r['onnx_speedup']:.2f}x | {r['onnx_max_abs_difference']:.1e} |")  # fmt: skip
     result = {"command": shlex.join(["python", "benchmarks/encode_speed.py", *sys.argv[1:]]),
               "environment": environment(), "threads": torch.get_num_threads(), "rows": rows}  # fmt: skip
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(output.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(output)
-    print(f"\n-> {output}")
+    write_json_atomic(args.output, result)
+    print(f"\n-> {args.output}")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import resource
 import shlex
 import statistics
@@ -37,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sct.data import write_json_atomic
 from sct.losses import SCTLoss
 from sct.models import load_student
 from sct.objective import cross_view_loss
@@ -290,12 +290,8 @@ def main() -> None:
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "setups": rows,
     }  # fmt: skip
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(output.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(output)
-    print(f"\n-> {output}")
+    write_json_atomic(args.output, result)
+    print(f"\n-> {args.output}")
 
 
 if __name__ == "__main__":

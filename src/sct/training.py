@@ -556,23 +556,22 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
         callbacks=callbacks,
     )
     started = time.time()
+    resume_hint = f"`sct {'distill' if distilling else 'train'} --resume {output}`"
     stop.install()
     try:
         train_output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     except OSError as exc:  # e.g. disk full while saving: the checkpoints before this one stay whole
-        good = latest_checkpoint(work, config.objective != "simcse")
         raise TrainingStopped(
             f"an I/O error stopped training at step {trainer.state.global_step}: {exc}. Last whole checkpoint: "
-            f"{good or 'none yet'}. Free space (or fix the path), then "
-            f"`sct {'distill' if distilling else 'train'} --resume {output}`.",
+            f"{latest_checkpoint(work, config.objective != 'simcse') or 'none yet'}. Free space (or fix the path), "
+            f"then {resume_hint}.",
             exit_code=2,
         ) from exc
     except NonFiniteLoss as exc:
-        good = latest_checkpoint(work, config.objective != "simcse")
         raise TrainingStopped(
             f"{exc} at step {trainer.state.global_step + 1}: stopped before that step's update. Last good "
-            f"checkpoint: {good or 'none yet'}. Lower --learning-rate or raise the temperatures, then "
-            f"`sct {'distill' if distilling else 'train'} --resume {output}` (or start again with --overwrite).",
+            f"checkpoint: {latest_checkpoint(work, config.objective != 'simcse') or 'none yet'}. Lower "
+            f"--learning-rate or raise the temperatures, then {resume_hint} (or start again with --overwrite).",
             exit_code=3,
         ) from exc
     finally:
@@ -581,7 +580,7 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
     if stop.signal_name is not None:
         raise TrainingStopped(
             f"stopped by {stop.signal_name} after step {trainer.state.global_step}; checkpoint saved in "
-            f"{work / 'checkpoints'}; continue with `sct {'distill' if distilling else 'train'} --resume {output}`"
+            f"{work / 'checkpoints'}; continue with {resume_hint}"
         )
 
     state = trainer.state
