@@ -58,6 +58,19 @@ def tiny_bert(tmp_path_factory, packaged_model_path) -> str:
 
 
 @pytest.fixture
+def student(tiny_bert):
+    """The tiny BERT loaded as an sct student (mean pooling), max_seq_length 16, seeded."""
+    import torch
+
+    from sct.models import load_student
+
+    torch.manual_seed(0)
+    model, _ = load_student(tiny_bert)
+    model.max_seq_length = 16
+    return model
+
+
+@pytest.fixture
 def pairs_file(tmp_path) -> Path:
     sentences = make_sentences(48, seed=1)
     path = tmp_path / "pairs.tsv"

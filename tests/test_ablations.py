@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from sct.losses import SCTLoss
-from sct.models import load_student
 from sct.objective import cross_view_loss
 from sct.training import TrainConfig
 
@@ -37,14 +36,6 @@ def test_contrastive_by_hand():
     term_2 = (math.log(4 + e) - math.log(e / (3 * e + 2))) / 2
     loss = cross_view_loss(*_inputs(), 1.0, 1.0, ablation="contrastive")
     assert loss.item() == pytest.approx(term_1 + term_2, rel=1e-6)
-
-
-@pytest.fixture
-def student(tiny_bert):
-    torch.manual_seed(0)
-    model, _ = load_student(tiny_bert)
-    model.max_seq_length = 16
-    return model
 
 
 def _step(loss_fn, model):

@@ -7,17 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from sct.losses import SCTLoss
-from sct.models import load_student
 
 from .conftest import make_sentences
-
-
-@pytest.fixture
-def student(tiny_bert):
-    torch.manual_seed(0)
-    model, _ = load_student(tiny_bert)
-    model.max_seq_length = 16
-    return model
 
 
 def _features(model, sentences_1, sentences_2):

@@ -38,11 +38,9 @@ def _assert_same_trace(resumed: list[dict], reference: list[dict]) -> None:
             assert got[key] == pytest.approx(want[key], abs=1e-4), (key, got, want)
 
 
-def test_sigterm_saves_a_checkpoint_stops_and_resumes(tiny_bert, pairs_file, dev_file, tmp_path, capsys, monkeypatch):
+def _sigterm_during_step_6(monkeypatch) -> None:
+    """Make the next run receive SIGTERM while step 6 runs: it must finish that step, save, stop."""
     from sct import training
-
-    reference = tmp_path / "reference"
-    assert main(_args(tiny_bert, pairs_file, dev_file, reference)) == 0
 
     real_make = training._make_callbacks
 
@@ -51,7 +49,7 @@ def test_sigterm_saves_a_checkpoint_stops_and_resumes(tiny_bert, pairs_file, dev
         original = callback.on_step_begin
 
         def on_step_begin(a, state, control, **kw):
-            if state.global_step == 5:  # during step 6: the run must finish that step, save, stop
+            if state.global_step == 5:
                 os.kill(os.getpid(), signal.SIGTERM)
             return original(a, state, control, **kw)
 
@@ -59,6 +57,16 @@ def test_sigterm_saves_a_checkpoint_stops_and_resumes(tiny_bert, pairs_file, dev
         return callback
 
     monkeypatch.setattr(training, "_make_callbacks", signalling)
+
+
+def test_sigterm_saves_a_checkpoint_stops_and_resumes(tiny_bert, pairs_file, dev_file, tmp_path, capsys, monkeypatch):
+    from sct import training
+
+    reference = tmp_path / "reference"
+    assert main(_args(tiny_bert, pairs_file, dev_file, reference)) == 0
+
+    real_make = training._make_callbacks
+    _sigterm_during_step_6(monkeypatch)
     out = tmp_path / "run"
     assert main(_args(tiny_bert, pairs_file, dev_file, out)) == 130
     err = capsys.readouterr().err
@@ -167,20 +175,7 @@ def test_corrupted_checkpoint_is_named_and_the_previous_one_used(tiny_bert, pair
     from sct import training
 
     real_make = training._make_callbacks
-
-    def stop_at_6(*args, **kwargs):
-        callback = real_make(*args, **kwargs)
-        original = callback.on_step_begin
-
-        def on_step_begin(a, state, control, **kw):
-            if state.global_step == 5:
-                os.kill(os.getpid(), signal.SIGTERM)
-            return original(a, state, control, **kw)
-
-        callback.on_step_begin = on_step_begin
-        return callback
-
-    monkeypatch.setattr(training, "_make_callbacks", stop_at_6)
+    _sigterm_during_step_6(monkeypatch)
     out = tmp_path / "run"
     assert main(_args(tiny_bert, pairs_file, dev_file, out)) == 130
     monkeypatch.setattr(training, "_make_callbacks", real_make)
