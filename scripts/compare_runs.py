@@ -2,13 +2,17 @@
 
   python scripts/compare_runs.py RUNS.json --output results.json [--work-dir runs/compare] [--data-dir DIR]
 
+  python scripts/compare_runs.py RUNS.json --output results.json --resume   (keep OUTPUT's finished rows)
+
 RUNS.json: {"common": ["--preset", "minilm-l2", "--max-steps", "400", ...],
             "baseline_model": "sentence-transformers/all-MiniLM-L6-v2", "baseline_args": ["--student-layers", "2"],
             "runs": [{"name": "bt", "train_file": "pairs-bt.tsv.gz", "args": []}, ...]}
 Each run is `python -m sct COMMAND TRAIN_FILE <common> <args>` (COMMAND: the run's "command", default train;
 distill for `sct distill`) then `python -m sct evaluate --tasks sts`; a two-stage distillation run also gets a
 row for its stage 1. The results JSON (and a markdown table beside it) holds every run's STS scores, best dev
-score and timing.
+score, timing and the commit it ran at. --resume keeps the rows (and baseline) an earlier, interrupted or
+extended, run of the same spec wrote to OUTPUT when their command, train file, args and the common args are
+unchanged, and runs only the rest.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from sct.data import write_json_atomic  # noqa: E402
 from sct.evaluation.sts import TASK_ORDER, format_sts_table  # noqa: E402
 from sct.provenance import environment  # noqa: E402
 
@@ -57,7 +62,30 @@ def _row(label: str, run: dict, run_dir: Path, sts_path: Path, wall_seconds: flo
         "dev_curve": [[r["step"], r["dev_spearman"]] for r in log if "dev_spearman" in r],
         "seconds_per_step": summary["seconds_per_step"],
         "wall_seconds": round(wall_seconds, 1),
+        "sct_commit": environment()["sct_commit"],
     }
+
+
+def _finished_rows(output: Path, spec: dict) -> tuple[dict | None, dict[str, list[dict]]]:
+    """An earlier OUTPUT's baseline and its error-free rows by run name, where the settings still match."""
+    if not output.exists():
+        return None, {}
+    earlier = json.loads(output.read_text())
+    old_spec = earlier.get("spec", {})
+    if old_spec.get("common") != spec.get("common"):
+        return None, {}
+    same_baseline = all(old_spec.get(k) == spec.get(k) for k in ("baseline_model", "baseline_args"))
+    old_runs = {run["name"]: run for run in old_spec.get("runs", [])}
+    rows: dict[str, list[dict]] = {}
+    for run in spec["runs"]:
+        old = old_runs.get(run["name"])
+        keys = ("command", "train_file", "args")
+        if old is None or any(old.get(k) != run.get(k) for k in keys):
+            continue
+        done = [r for r in earlier["rows"] if r["name"] in (run["name"], f"{run['name']}: stage 1")]
+        if done and not any("error" in r for r in done):
+            rows[run["name"]] = done
+    return (earlier.get("baseline") if same_baseline else None), rows
 
 
 def main() -> None:
@@ -66,6 +94,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--work-dir", type=Path, default=ROOT / "runs" / "compare")
     parser.add_argument("--data-dir")
+    parser.add_argument("--resume", action="store_true", help="keep OUTPUT's finished rows of unchanged runs")
     args = parser.parse_args()
     spec = json.loads(args.runs.read_text())
     args.work_dir.mkdir(parents=True, exist_ok=True)
@@ -77,7 +106,10 @@ def main() -> None:
         "environment": environment(),
         "rows": [],
     }
-    if spec.get("baseline_model"):
+    baseline, finished = _finished_rows(args.output, spec) if args.resume else (None, {})
+    if baseline is not None:
+        result["baseline"] = baseline
+    elif spec.get("baseline_model"):
         out = args.work_dir / "baseline-sts.json"
         sct("evaluate", spec["baseline_model"], *spec.get("baseline_args", []), "--tasks", "sts",
             "--output-json", str(out), "--label", "untrained", *data, log=log)  # fmt: skip
@@ -85,6 +117,10 @@ def main() -> None:
         result["baseline"] = {"sts": {t: baseline["tasks"][t]["spearman"] for t in TASK_ORDER}, "avg": baseline["avg"]}
     for run in spec["runs"]:
         name, run_dir = run["name"], args.work_dir / run["name"]
+        if name in finished:
+            print(f"{name}: kept from {args.output}")
+            result["rows"].extend(finished[name])
+            continue
         started = time.time()
         try:
             sct(run.get("command", "train"), run["train_file"], "-o", str(run_dir), "--overwrite",
@@ -101,10 +137,8 @@ def main() -> None:
         except subprocess.CalledProcessError as exc:
             result["rows"].append({"name": name, "error": f"exit {exc.returncode}; see {log}"})
             continue
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(result, indent=2) + "\n")  # partial results survive a time-out
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
+        write_json_atomic(args.output, result)  # partial results survive a time-out
+    write_json_atomic(args.output, result)
     rows = []
     if "baseline" in result:
         rows.append(("untrained", {"tasks": {t: {"spearman": v} for t, v in result["baseline"]["sts"].items()},

@@ -70,3 +70,24 @@ def test_invalid_ablations_are_refused(student):
     config = TrainConfig(train_file="x", output_dir="y", model="m", objective="simcse", ablation="no-head")
     with pytest.raises(Exception, match="applies to --objective sct only"):
         config.validate()
+
+
+def test_momentum_reference_follows_the_encoder_by_ema(student):
+    loss_fn = SCTLoss(
+        student, queue_size=16, online_temperature=0.05, reference_temperature=0.04, ablation="momentum-reference"
+    )
+    reference = loss_fn.reference_model
+    assert reference is not None and not any(p.requires_grad for p in reference.parameters())
+    assert any(k.startswith("reference_model.") for k in loss_fn.loss_state_dict())  # saved with checkpoints
+    online_weight = next(student.parameters())
+    reference_weight = next(reference.parameters())
+    start = reference_weight.detach().clone()
+    with torch.no_grad():
+        online_weight.add_(1.0)  # the encoder moved by 1 everywhere; the copy has not
+    _step(loss_fn, student)
+    # one training step: ref <- 0.99 ref + 0.01 online = start + 0.01
+    torch.testing.assert_close(reference_weight.detach(), start + 0.01, rtol=0, atol=1e-6)
+    assert reference_weight.grad is None and online_weight.grad is not None
+    with torch.no_grad():  # an evaluation pass does not advance the copy
+        loss_fn([student.tokenize(make_sentences(4, 1)), student.tokenize(make_sentences(4, 2))], None)
+    torch.testing.assert_close(reference_weight.detach(), start + 0.01, rtol=0, atol=1e-6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,6 +18,7 @@ from sct.objective import ABLATIONS, cross_view_loss, queue_info_nce, queue_kl
 from sct.queue import InstanceQueue
 
 DISTILL_METHODS = ("cd", "mse", "congen", "ckd")
+REFERENCE_MOMENTUM = 0.99  # the momentum-reference ablation's EMA rate per step (time constant ~100 steps)
 
 
 def validate_sct_hyperparameters(
@@ -70,7 +72,10 @@ class _LossState(nn.Module):
     """The loss's own state (heads, queues and their pointers) without the encoder, saved with checkpoints."""
 
     def loss_state_dict(self) -> dict[str, Tensor]:
-        return {k: v for k, v in self.state_dict().items() if not (k.startswith("model.") or ".model." in k)}
+        """Everything but the trained encoder itself (``model``, also inside a nested loss such as ``sct``)."""
+        nested = (f"{name}.model." for name, child in self.named_children() if isinstance(child, _LossState))
+        encoders = ("model.", *nested)
+        return {k: v for k, v in self.state_dict().items() if not k.startswith(encoders)}
 
     def load_loss_state_dict(self, state: dict[str, Tensor]) -> None:
         missing = set(self.loss_state_dict()) - set(state)
@@ -119,6 +124,22 @@ class SCTLoss(_LossState):
         self.head = nn.Identity() if ablation == "no-head" else ProjectionHead(dim, head_expansion)
         self.queue_1 = InstanceQueue(queue_size, dim, seed=seed)
         self.queue_2 = InstanceQueue(queue_size, dim, seed=seed + 1)
+        # momentum-reference: a frozen copy that only follows the encoder by EMA; part of the loss state
+        # (saved with checkpoints), never optimised (the trainer skips parameters without requires_grad)
+        self.reference_model = copy.deepcopy(model) if ablation == "momentum-reference" else None
+        if self.reference_model is not None:
+            self.reference_model.requires_grad_(False)
+
+    def _follow_encoder(self) -> SentenceTransformer:
+        """The reference encoder for this step: the encoder itself, or its EMA copy advanced by one step."""
+        if self.reference_model is None:
+            return self.model
+        if torch.is_grad_enabled():  # a training step: ref <- m ref + (1 - m) online
+            with torch.no_grad():
+                for ref, online in zip(self.reference_model.parameters(), self.model.parameters(), strict=True):
+                    ref.lerp_(online.detach(), 1.0 - REFERENCE_MOMENTUM)
+        self.reference_model.train(self.model.training)  # dropout as in the plain reference branch
+        return self.reference_model
 
     def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None) -> Tensor:
         features = _two_columns(sentence_features, "SCTLoss")
@@ -127,7 +148,7 @@ class SCTLoss(_LossState):
     def from_embeddings(self, embeddings: list[Tensor], features: list[dict[str, Tensor]]) -> Tensor:
         """L_SCT given the encoder's (grad-carrying) embeddings of both views, so a joint loss shares that pass."""
         online_1, online_2 = (F.normalize(self.head(e), p=2, dim=1) for e in embeddings)
-        reference_1, reference_2 = reference_embeddings(self.model, features)
+        reference_1, reference_2 = reference_embeddings(self._follow_encoder(), features)
         newest_1, newest_2 = gather_rows(reference_1), gather_rows(reference_2)  # the global batch under DDP
         _check_batch(newest_1.shape[0], self.queue_size)
         queue_1 = self.queue_1.embeddings

@@ -152,6 +152,8 @@ ABLATIONS = {
     "contrastive": "distribution -> contrastive: InfoNCE, the other view's reference as positive, the queue as "
     "negatives (Table 4)",
     "identical-view": "cross-view -> identical-view: each view's online branch matches its own reference (Table 4)",
+    "momentum-reference": "f_ref -> a momentum encoder: the references come from an exponential moving average "
+    "of the encoder (momentum 0.99 per step, MoCo/BYOL style) instead of the encoder itself (Table 4)",
     "no-head": "no MLP head: the online branch is the normalised encoder output (Table 4)",
     "one-queue": "only one instance queue: both terms score against it and both views' references enter it (Table 4)",
     "frozen-queue": "no update of the queues: they keep their random initial vectors (Table 4)",
