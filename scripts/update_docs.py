@@ -1,4 +1,4 @@
-"""Regenerate the README's result blocks from the JSON under docs/results (numbers are never typed in).
+"""Regenerate the README's and docs/reproduction.md's result blocks from results JSON (numbers are never typed in).
 
 python scripts/update_docs.py                      # README blocks from docs/results/*
 python scripts/update_docs.py --demo-run runs/demo # first copy a finished `make demo` run's results
@@ -19,7 +19,7 @@ RESULTS = ROOT / "docs" / "results"
 def _block(name: str, body: str, text: str) -> str:
     pattern = re.compile(rf"(<!-- generated:{name}:begin -->\n).*?(<!-- generated:{name}:end -->)", re.S)
     if not pattern.search(text):
-        raise SystemExit(f"README has no generated:{name} block")
+        raise SystemExit(f"no generated:{name} block in the document")
     return pattern.sub(lambda m: m.group(1) + body + m.group(2), text)
 
 
@@ -423,8 +423,15 @@ def main() -> None:
         text = _block("speed", speed_block(), text)
     readme.write_text(text)
     reproduction = ROOT / "docs" / "reproduction.md"
-    if (ROOT / "results" / "frontier.json").is_file() and reproduction.is_file():
-        reproduction.write_text(_block("frontier", frontier_block(), reproduction.read_text()))
+    if reproduction.is_file():
+        import reproduction as study  # scripts/reproduction.py: the study's tables and plots
+
+        text = reproduction.read_text()
+        if (ROOT / "results" / "frontier.json").is_file():
+            text = _block("frontier", frontier_block(), text)
+        for name, body in study.blocks().items():
+            text = _block(name, body, text)
+        reproduction.write_text(text)
 
 
 if __name__ == "__main__":

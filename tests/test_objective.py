@@ -164,3 +164,21 @@ def test_newest_entries_other_than_the_references():
     rows = torch.tensor([E1, E2, E3, E1])
     hand = sum((qj - pj) * rows[j] for j, (pj, qj) in enumerate(zip(p, q, strict=True)))
     torch.testing.assert_close(online.grad[0], hand.float(), rtol=1e-5, atol=1e-6)
+
+
+def test_kl_and_cross_entropy_give_the_same_gradient():
+    # Table 4's "KL -> CE": -sum p log q (batch mean) differs from KL(p || q) by p's entropy, which has no gradient
+    # (the reference is stop-gradient), so both train the online branch identically.
+    generator = torch.Generator().manual_seed(3)
+    online = F.normalize(torch.randn(4, 8, generator=generator, dtype=torch.float64), dim=1).requires_grad_()
+    reference = F.normalize(torch.randn(4, 8, generator=generator, dtype=torch.float64), dim=1)
+    queue = F.normalize(torch.randn(16, 8, generator=generator, dtype=torch.float64), dim=1)
+    queue_kl(online, reference, queue, 0.05, 0.04).backward()
+    keys = torch.cat((queue, reference))
+    target = torch.softmax(reference @ keys.T / 0.04, dim=1)
+    cross_entropy = -(target * torch.log_softmax(online @ keys.T / 0.05, dim=1)).sum() / 4
+    (expected,) = torch.autograd.grad(cross_entropy, online)
+    torch.testing.assert_close(online.grad, expected)
+    entropy = -(target * target.log()).sum() / 4
+    kl = queue_kl(online.detach(), reference, queue, 0.05, 0.04)
+    torch.testing.assert_close(kl, cross_entropy.detach() - entropy)

@@ -56,6 +56,27 @@ def plot_dev_curves(curves: dict[str, list[list[float]]], png_path: str | Path, 
     _save(fig, png_path)
 
 
+def plot_xy(
+    series: dict[str, list[tuple[float, float]]],
+    png_path: str | Path,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    log_x: bool = False,
+) -> None:
+    """One line per series (``series``: name -> [(x, y), ...]), e.g. a score against a hyper-parameter."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, points in series.items():
+        ax.plot(*zip(*points, strict=True), marker="o", label=name)
+    if log_x:
+        ax.set_xscale("log", base=2)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    _save(fig, png_path)
+
+
 def _save(fig, png_path: str | Path) -> None:
     """Write via a temporary file and rename, so a PNG is never half-written."""
     png_path = Path(png_path)
