@@ -372,7 +372,7 @@ def tried_block() -> str:
                 f"| {name} | {row['avg']:.2f} | {row['best_dev_spearman']:.2f} ({row['best_step']}) | {row['steps']} |"
             )
         text = "\n".join(lines)
-        sct, simcse = rows.get("SCT, 600 steps"), rows.get("SimCSE, 600 steps")
+        sct, simcse = rows.get("SCT, tuned, 600 steps"), rows.get("SimCSE, tuned, 600 steps")
         if sct and simcse:
             text += f"\n\nSCT minus SimCSE at 600 steps: {sct['avg'] - simcse['avg']:+.2f} (one seed)."
         parts.append(text + "\n\n" + _provenance(budget, STUDY / "budget-l2.json"))
