@@ -258,6 +258,19 @@ def table7_block() -> str:
         if name in ours:
             lines.append(f"| {name} (our recipe option) | {ours[name]['avg']:.2f} | | | | |")
     text = "\n".join(lines) + f"\n\n{_provenance(data, DISTILL / 'compare.json')}"
+    small_queue = _study("distill-l2")
+    if small_queue:
+        pair = _rows(small_queue)
+        alone, joint = pair.get("L_CD, k 128"), pair.get("L_SCT + L_CD (joint), k 128")
+        text += (
+            "\n\nThe same pair with queues of k = 128 (which 200 steps fill), not the preset's 16,384: "
+            + "; ".join(f"{n} {r['avg']:.2f}" for n, r in pair.items())
+        )
+        if alone and joint:
+            d = joint["avg"] - alone["avg"]
+            text += f"; adding L_SCT: {d:+.2f} ({_verdict(d, 1)})"
+        text += f". {_provenance(small_queue, STUDY / 'distill-l2.json')}"
+        ours.update(pair)
     longer = _load(DISTILL / "compare-600.json")
     best = max(ours.values(), key=lambda r: r["avg"])
     if longer:
@@ -374,9 +387,18 @@ def tried_block() -> str:
         for name, row in sorted(rows.items(), key=lambda item: item[0].split(",")[0]):
             mark = "**" if name in best.values() else ""
             lines.append(f"| {mark}{name}{mark} | {row['best_dev_spearman']:.2f} | {row['avg']:.2f} |")
+        rerun = []
+        for method, name in best.items():
+            again = _rows(_study("table2-l2")).get(f"{method}, tuned")
+            if again is not None:
+                same = "the same" if abs(again["avg"] - rows[name]["avg"]) < 0.005 else "not the same"
+                rerun.append(f"{method} {again['avg']:.2f} against {rows[name]['avg']:.2f} ({same})")
+        rerun_text = (
+            " table2-l2 trained the picks again from scratch (same seed): " + "; ".join(rerun) + "." if rerun else ""
+        )
         parts.append(
             "\n".join(lines)
-            + f"\n\nPicked on STS-B dev (bold): {best['SCT']}; {best['SimCSE']}. "
+            + f"\n\nPicked on STS-B dev (bold): {best['SCT']}; {best['SimCSE']}.{rerun_text} "
             + _provenance(grid, STUDY / "grid-l2.json")
         )
     budget = _study("budget-l2")
