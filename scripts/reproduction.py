@@ -24,6 +24,7 @@ DISTILL = ROOT / "docs" / "results" / "distill"
 GPU_VIEWS = ROOT / "docs" / "results" / "views" / "compare.json"
 TASKS = ["STS12", "STS13", "STS14", "STS15", "STS16", "STS-B", "SICK-R"]
 VIEWS = ("bt", "synonym", "dropout", "same-bt")  # views-l2's runs
+FINDINGS: list[str] = []  # one line per claim, filled by the blocks, listed at the top of the page
 NOISE_SDS = 2  # a difference smaller than this many seed standard deviations is not called an effect
 
 
@@ -135,14 +136,24 @@ def table2_block() -> str:
         + (", ".join(f"{n}-layer {g:+.2f} ({_verdict(g, 1)})" for n, g, *_ in gaps) or "not run yet")
         + ".\n\n"
     )
+    if gaps:
+        FINDINGS.append(
+            "Table 2, fine-tuning: SCT beats SimCSE for every small student in the paper ("
+            + ", ".join(f"{m} {g:+.2f}" for m, g in paper_gap.items())
+            + "); here: "
+            + ", ".join(f"{n}-layer {g:+.2f} ({_verdict(g, 1)})" for n, g, *_ in gaps)
+            + "."
+        )
     two = next((g for g in gaps if g[0] == 2), None)
     if two:
         _, gap, sct, start, heads = two
-        text += (
+        target = (
             f"**Target** (2-layer student from about 57 to 72 or more, and SCT at least SimCSE + 3): {heads['SCT']} "
             f"reached {sct:.2f} from {start:.2f} ({'met' if sct >= 72 else f'missed by {72 - sct:.2f}'}) and "
-            f"{gap:+.2f} against {heads['SimCSE']} ({'met' if gap >= 3 else f'missed by {3 - gap:.2f}'}).\n\n"
+            f"{gap:+.2f} against {heads['SimCSE']} ({'met' if gap >= 3 else f'missed by {3 - gap:.2f}'})."
         )
+        FINDINGS.append(target)
+        text += target + "\n\n"
     return text + "\n".join(sources) + "\n"
 
 
@@ -165,6 +176,7 @@ def table4_block() -> str:
         "| study | change | ours: STS avg | ours: Δ | paper: Δ BERT-Tiny | paper: Δ BERT-Small | paper's direction |",
         "|---|---|---|---|---|---|---|",
     ]
+    verdicts: dict[str, list[str]] = {}
     for row in paper["rows"]:
         tiny, small = -row["drop"]["BERT-Tiny"], -row["drop"]["BERT-Small"]
         is_view = row["ours"] in VIEWS
@@ -172,7 +184,9 @@ def table4_block() -> str:
         if ours is not None:
             delta = ours["avg"] - (views_default if is_view else default)["avg"]
             note = views_note if is_view else ""
-            cells = f"{ours['avg']:.2f}{note} | {delta:+.2f} | {tiny:+.2f} | {small:+.2f} | {_verdict(delta, -1)}"
+            verdict = _verdict(delta, -1)
+            verdicts.setdefault(verdict.split(" (")[0].strip("*"), []).append(row["change"])
+            cells = f"{ours['avg']:.2f}{note} | {delta:+.2f} | {tiny:+.2f} | {small:+.2f} | {verdict}"
         else:
             cells = f"{_not_measured(row['ours'])} | | {tiny:+.2f} | {small:+.2f} | —"
         lines.append(f"| {row['study']} | {row['change']} | {cells} |")
@@ -182,6 +196,14 @@ def table4_block() -> str:
         lines.append(
             f"| data augmentation | bt-neural → two Apertium back-translations (en-es-en, en-ca-en: the paper's "
             f"default form, offline pivots) | {bt['avg']:.2f}{views_note} | {delta:+.2f} | | | — |"
+        )
+    if verdicts:
+        FINDINGS.append(
+            "Table 4: in the paper every change from SCT's design costs points; here, of "
+            f"{sum(map(len, verdicts.values()))} changes measured: "
+            + "; ".join(f"{v}: {', '.join(changes)}" for v, changes in sorted(verdicts.items()))
+            + (" (view rows from the 400-step GPU comparison)" if views_note else "")
+            + "."
         )
     text = "\n".join(lines) + "\n\n"
     if views_note:
@@ -234,6 +256,7 @@ def table7_block() -> str:
         "|---|---|---|---|---|---|",
     ]
     alone: dict[str, dict] = {}
+    added: list[str] = []
     for row in paper:
         mine = ours.get(names[row["method"]])
         with_sct = row["method"].endswith("+ LSCT")
@@ -248,6 +271,7 @@ def table7_block() -> str:
         if with_sct and names[base_name] in ours:
             d = mine["avg"] - ours[names[base_name]]["avg"]
             delta, verdict = f"{d:+.2f}", _verdict(d, 1)
+            added.append(f"{_method(row)} {d:+.2f} ({verdict.strip('*')})")
             base = alone[base_name]
             paper_cells = (
                 f"{row['BERT-Tiny']:.2f} ({row['BERT-Tiny'] - base['BERT-Tiny']:+.2f}) | "
@@ -269,8 +293,20 @@ def table7_block() -> str:
         if alone and joint:
             d = joint["avg"] - alone["avg"]
             text += f"; adding L_SCT: {d:+.2f} ({_verdict(d, 1)})"
+            added.append(f"with queues of 128, L_CD + L_SCT {d:+.2f} ({_verdict(d, 1).strip('*')})")
         text += f". {_provenance(small_queue, STUDY / 'distill-l2.json')}"
         ours.update(pair)
+    if added:
+        gains = [
+            row[size] - alone[row["method"].removesuffix(" + LSCT")][size]
+            for row in paper
+            if row["method"].endswith("+ LSCT")
+            for size in ("BERT-Tiny", "BERT-Small")
+        ]
+        FINDINGS.append(
+            f"Table 7: adding L_SCT to a distillation loss helps in the paper ({min(gains):+.2f} to {max(gains):+.2f});"
+            " here, at 200 steps: " + "; ".join(added) + "."
+        )
     longer = _load(DISTILL / "compare-600.json")
     best = max(ours.values(), key=lambda r: r["avg"])
     if longer:
@@ -288,6 +324,10 @@ def table7_block() -> str:
             f"{best['name']} at {best['avg']:.2f}, missed by {79 - best['avg']:.2f}"
             if best["avg"] < 79
             else f"\n\n**Target** met: {best['name']} at {best['avg']:.2f}"
+        )
+        FINDINGS.append(
+            f"Distillation target (79 or more): best {best['name']} at {best['avg']:.2f}"
+            + (f", missed by {79 - best['avg']:.2f}." if best["avg"] < 79 else ", met.")
         )
         source = _relative(DISTILL / "teacher-sts.json")
         text += f" (the teacher, all-mpnet-base-v2, scores {teacher['avg']:.2f}: `{source}`)."
@@ -336,6 +376,10 @@ def figure4_block() -> str:
         "of batch 64 only 12,800 real embeddings ever enter a queue, so queues of 16,384 and more still hold random "
         "vectors at the end: the paper's large-k optimum (131,072 and 65,536) is a ten-epoch result this budget "
         "cannot reach."
+    )
+    FINDINGS.append(
+        f"Figure 4: the paper's score rises with k from 128 to 16,384; here k = 16,384 minus k = 128 is "
+        f"{spread:+.2f} ({_verdict(spread, 1).strip('*')}): at 200 steps the largest queues are still mostly random."
     )
     return (
         "\n".join(lines)
@@ -420,8 +464,9 @@ def tried_block() -> str:
 
 
 def blocks() -> dict[str, str]:
-    """docs/reproduction.md's generated blocks by name."""
-    return {
+    """docs/reproduction.md's generated blocks by name, and the summary of their findings."""
+    FINDINGS.clear()
+    generated = {
         "study_table2": table2_block(),
         "study_curves": curves_block(),
         "study_table4": table4_block(),
@@ -430,6 +475,8 @@ def blocks() -> dict[str, str]:
         "study_tried": tried_block(),
         "study_best": best_block(),
     }
+    summary = "\n".join(f"- {line}" for line in FINDINGS) or "Nothing measured yet."
+    return {"study_summary": summary + "\n", **generated}
 
 
 BEST_TASKS = "sts,sicke,twitterpara"  # the issue's "STS, TwitterPara and SICK-E where possible"
