@@ -292,13 +292,13 @@ def table7_block() -> str:
     small_queue = _study("distill-l2")
     if small_queue:
         pair = _rows(small_queue)
-        alone, joint = pair.get("L_CD, k 128"), pair.get("L_SCT + L_CD (joint), k 128")
+        cd_alone, joint = pair.get("L_CD, k 128"), pair.get("L_SCT + L_CD (joint), k 128")
         text += (
             "\n\nThe same pair with queues of k = 128 (which 200 steps fill), not the preset's 16,384: "
             + "; ".join(f"{n} {r['avg']:.2f}" for n, r in pair.items())
         )
-        if alone and joint:
-            d = joint["avg"] - alone["avg"]
+        if cd_alone and joint:
+            d = joint["avg"] - cd_alone["avg"]
             text += f"; adding L_SCT: {d:+.2f} ({_verdict(d, 1)})"
             added.append(f"with queues of 128, L_CD + L_SCT {d:+.2f} ({_verdict(d, 1).strip('*')})")
         text += f". {_provenance(small_queue, STUDY / 'distill-l2.json')}"
