@@ -10,7 +10,7 @@ text by tests/test_report.py). A block whose results are missing says which comm
 from __future__ import annotations
 
 import argparse
-import json
+import functools
 import shlex
 import shutil
 import statistics
@@ -19,19 +19,26 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from sct.data import read_json_if_present, write_json_atomic  # noqa: E402
+from sct.evaluation.sts import TASK_ORDER as TASKS  # noqa: E402
+from sct.plots import plot_dev_curves, plot_xy  # noqa: E402
+from sct.report import paper_results  # noqa: E402
+
 STUDY = ROOT / "results" / "study"
 DISTILL = ROOT / "docs" / "results" / "distill"
 GPU_VIEWS = ROOT / "docs" / "results" / "views" / "compare.json"
-TASKS = ["STS12", "STS13", "STS14", "STS15", "STS16", "STS-B", "SICK-R"]
 VIEWS = ("bt", "synonym", "dropout", "same-bt")  # views-l2's runs
 FINDINGS: list[str] = []  # one line per claim, filled by the blocks, listed at the top of the page
 NOISE_SDS = 2  # a difference smaller than this many seed standard deviations is not called an effect
 
 
 def _load(path: Path) -> dict | None:
-    return json.loads(path.read_text()) if path.is_file() else None
+    return read_json_if_present(path) or None
 
 
+@functools.cache  # every block and each verdict's noise scale read the same few files
 def _study(spec: str) -> dict | None:
     return _load(STUDY / f"{spec}.json")
 
@@ -105,7 +112,7 @@ def _sts_cells(rows: list[dict]) -> str:
 
 
 def table2_block() -> str:
-    paper = json.loads((ROOT / "src" / "sct" / "paper_results.json").read_text())["table2"]
+    paper = paper_results()["table2"]
     lines = ["| student | method | " + " | ".join(TASKS) + " | Avg. |", "|---" * (len(TASKS) + 3) + "|"]
     gaps, sources = [], []
     for layers in (1, 2, 3):
@@ -165,7 +172,7 @@ def table2_block() -> str:
 
 
 def table4_block() -> str:
-    paper = json.loads((ROOT / "src" / "sct" / "paper_results.json").read_text())["table4"]
+    paper = paper_results()["table4"]
     table2 = _rows(_study("table2-l2"))
     default = table2.get(_headline("SCT", table2) or "")
     if default is None:
@@ -243,7 +250,7 @@ def _method(row: dict) -> str:
 
 
 def table7_block() -> str:
-    paper = json.loads((ROOT / "src" / "sct" / "paper_results.json").read_text())["table7"]["rows"]
+    paper = paper_results()["table7"]["rows"]
     data = _load(DISTILL / "compare.json")
     if data is None:
         return "Not run yet: `python scripts/compare_runs.py scripts/distill_runs.json ...` (see the README).\n"
@@ -348,8 +355,6 @@ def figure4_block() -> str:
     queue_rows = {int(n.split("=")[1]): r for n, r in _rows(data).items()}
     queue_rows.setdefault(int(default["loss"]["queue_size"]), default)
     points = sorted((k, r["avg"], r["best_dev_spearman"]) for k, r in queue_rows.items())
-    from sct.plots import plot_dev_curves, plot_xy
-
     plot_xy(
         {"2-layer student (SCT, bt-neural)": [(k, avg) for k, avg, _ in points]},
         STUDY / "queue_size.png",
@@ -401,8 +406,6 @@ def figure4_block() -> str:
 
 
 def curves_block() -> str:
-    from sct.plots import plot_dev_curves
-
     curves = {}
     rows = _rows(_study("table2-l2"))
     for name in filter(None, (_headline(m, rows) for m in ("SimCSE", "SCT"))):
@@ -536,15 +539,13 @@ def save_best(target: Path) -> None:
         shutil.copytree(source, destination)
         for command in (["evaluate", str(destination), "--tasks", BEST_TASKS], ["card", str(destination)]):
             subprocess.run([sys.executable, "-m", "sct", *command], check=True)
-        evaluation = json.loads((destination / "evaluation.json").read_text())
+        evaluation = read_json_if_present(destination / "evaluation.json")
         saved[kind] = {
             "row": row["name"],
             "results": data["command"],
             "saved_to": str(destination),
             "evaluation": evaluation,
         }
-    from sct.data import write_json_atomic
-
     write_json_atomic(
         BEST, {"command": shlex.join(["python", "scripts/reproduction.py", *sys.argv[1:]]), "students": saved}
     )
@@ -583,5 +584,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT / "src"))
     main()
