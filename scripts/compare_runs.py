@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from sct.data import write_json_atomic  # noqa: E402
 from sct.evaluation.sts import TASK_ORDER, format_sts_table  # noqa: E402
-from sct.provenance import environment  # noqa: E402
+from sct.provenance import environment, git_commit  # noqa: E402
 
 
 def sct(*args: str, log: Path) -> None:
@@ -62,7 +62,7 @@ def _row(label: str, run: dict, run_dir: Path, sts_path: Path, wall_seconds: flo
         "dev_curve": [[r["step"], r["dev_spearman"]] for r in log if "dev_spearman" in r],
         "seconds_per_step": summary["seconds_per_step"],
         "wall_seconds": round(wall_seconds, 1),
-        "sct_commit": environment()["sct_commit"],
+        "sct_commit": git_commit(),
     }
 
 
