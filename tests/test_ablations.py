@@ -1,4 +1,7 @@
-"""Table 4 ablations as options of the one training path: hand-worked loss values and queue behaviour."""
+"""Table 4 ablations as options of the one training path: hand-worked loss values and queue behaviour.
+
+Table 6's (the same options on distillation): tests/test_distill_losses.py.
+"""
 
 from __future__ import annotations
 
@@ -68,7 +71,7 @@ def test_invalid_ablations_are_refused(student):
     with pytest.raises(ValueError, match="ablation must be one of"):
         SCTLoss(student, queue_size=16, online_temperature=0.05, reference_temperature=0.04, ablation="momentum")
     config = TrainConfig(train_file="x", output_dir="y", model="m", objective="simcse", ablation="no-head")
-    with pytest.raises(Exception, match="applies to --objective sct only"):
+    with pytest.raises(Exception, match="an ablation of SCT, not of SimCSE"):
         config.validate()
 
 

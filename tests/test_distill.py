@@ -70,6 +70,14 @@ def test_joint_sct_plus_cd_saves_a_projected_student(tiny_bert, tiny_teacher, pa
     assert config["teacher_cache"]["manifest"]["rows"] == 96 and config["teacher_cache"]["manifest"]["dim"] == 48
 
 
+def test_table6_ablation_is_an_option_of_the_joint_run(tiny_bert, tiny_teacher, pairs_file, dev_file, tmp_path):
+    out = tmp_path / "run"
+    args = _distill_args(tiny_bert, tiny_teacher, pairs_file, dev_file, out, tmp_path / "cache")
+    assert main([*args, "--ablation", "momentum-reference"]) == 0
+    assert json.loads((out / "sct_model.json").read_text())["training"]["loss"]["ablation"] == "momentum-reference"
+    assert json.loads((out / "run_config.json").read_text())["config"]["ablation"] == "momentum-reference"
+
+
 @pytest.mark.parametrize(("loss", "sct_weight"), [("mse", "0"), ("congen", "0"), ("ckd", "1"), ("cd", "0")])
 def test_every_distillation_loss_alone_or_with_sct(
     tiny_bert, tiny_teacher, pairs_file, dev_file, tmp_path, loss, sct_weight
@@ -105,9 +113,13 @@ def test_two_stage_recipe(tiny_bert, tiny_teacher, pairs_file, dev_file, tmp_pat
 
     out = tmp_path / "run"
     args = _distill_args(tiny_bert, tiny_teacher, pairs_file, dev_file, out, tmp_path / "cache")
-    assert main([*args, "--recipe", "two-stage"]) == 0
+    assert main([*args, "--recipe", "two-stage", "--ablation", "no-head"]) == 0
     stage_1 = tmp_path / "run.stage1"
-    assert json.loads((stage_1 / "sct_model.json").read_text())["objective"] == "sct"
+    stage_1_built = json.loads((stage_1 / "sct_model.json").read_text())
+    assert stage_1_built["objective"] == "sct"
+    # no-head shapes the self-supervised stage; L_CD alone (stage 2) has no head to remove
+    assert stage_1_built["training"]["loss"]["ablation"] == "no-head"
+    assert json.loads((out / "sct_model.json").read_text())["training"]["loss"]["ablation"] == "none"
     assert SentenceTransformer(str(stage_1)).encode(["a dog ."]).shape == (1, 32)
     summary = json.loads((out / "run_summary.json").read_text())
     assert summary["stage_1"]["output_dir"] == str(stage_1)
@@ -141,6 +153,7 @@ def test_unwritable_cache_fails_before_any_model_loads(tiny_bert, pairs_file, de
         (["--sct-weight", "-1"], "SCT weight must be >= 0"),
         (["--distill-weight", "0"], "distill weight must be > 0"),
         (["--ckd-temperature", "0"], "CKD temperature must be > 0"),
+        (["--sct-weight", "0", "--ablation", "no-head"], "ablation no-head acts on L_SCT"),
     ],
 )
 def test_bad_distillation_settings(tiny_bert, tiny_teacher, pairs_file, dev_file, tmp_path, capsys, extra, message):

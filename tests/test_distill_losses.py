@@ -94,6 +94,58 @@ def test_cd_crosses_views_with_teacher_references_and_teacher_queues():
     assert loss.teacher_queue_2.ordered()[-1].tolist() == pytest.approx(E1)
 
 
+def _cd_with_queues(ablation: str) -> DistillationLoss:
+    """L_CD as in the test above (D1 = [e2, -e1], D2 = [e1, e2]) under a Table 6 ablation."""
+    loss = _loss("cd", ablation=ablation)
+    loss.teacher_queue_1.embeddings.copy_(_t(E2, NEG_E1))
+    loss.teacher_queue_2.embeddings.copy_(_t(E1, E2))
+    return loss
+
+
+def test_cd_identical_view_matches_each_student_view_with_its_own_teacher_view():
+    value = _cd_with_queues("identical-view").distillation_term(_t(E1), _t(E2), _t(V), _t(E1))
+    # teacher view 1 (v) over D1' = [e2, -e1, v] guides student view 1 (e1): [0.8, -0.6, 1] vs [0, -1, 0.6]
+    term_1 = _kl(_softmax([0.8, -0.6, 1.0], 0.25), _softmax([0.0, -1.0, 0.6], 0.5))
+    # teacher view 2 (e1) over D2' = [e1, e2, e1] guides student view 2 (e2): [1, 0, 1] vs [0, 1, 0]
+    term_2 = _kl(_softmax([1.0, 0.0, 1.0], 0.25), _softmax([0.0, 1.0, 0.0], 0.5))
+    assert value.item() == pytest.approx(term_1 + term_2, rel=1e-5)
+
+
+def test_cd_contrastive_takes_the_other_views_teacher_as_positive():
+    value = _cd_with_queues("contrastive").distillation_term(_t(E1), _t(E2), _t(V), _t(E1))
+    # anchor student e2: positive teacher v (0.8), negatives D1 = e2 (1), -e1 (0), at t_on 0.5;
+    # anchor student e1: positive teacher e1 (1), negatives D2 = e1 (1), e2 (0)
+    expected = _nll_first([0.8, 1.0, 0.0], 0.5) + _nll_first([1.0, 1.0, 0.0], 0.5)
+    assert value.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_cd_queue_ablations_act_on_the_teacher_queues():
+    one = _cd_with_queues("one-queue")
+    value = one.distillation_term(_t(E1), _t(E2), _t(V), _t(E1))
+    # both terms over D1: teacher v over [e2, -e1, v] vs student e2 [1, 0, 0.8]; teacher e1 over
+    # [e2, -e1, e1] = [0, -1, 1] vs student e1, the same scores
+    term_1 = _kl(_softmax([0.8, -0.6, 1.0], 0.25), _softmax([1.0, 0.0, 0.8], 0.5))
+    term_2 = _kl(_softmax([0.0, -1.0, 1.0], 0.25), _softmax([0.0, -1.0, 1.0], 0.5))
+    assert value.item() == pytest.approx(term_1 + term_2, rel=1e-5)
+    assert torch.allclose(one.teacher_queue_1.ordered(), _t(V, E1))  # both views entered the one queue
+    assert torch.equal(one.teacher_queue_2.embeddings, _t(E1, E2))
+    for ablation in ("frozen-queue", "no-queue"):
+        loss = _cd_with_queues(ablation)
+        value = loss.distillation_term(_t(E1), _t(E2), _t(V), _t(E1))
+        assert torch.equal(loss.teacher_queue_1.embeddings, _t(E2, NEG_E1))
+        assert torch.equal(loss.teacher_queue_2.embeddings, _t(E1, E2))
+        if ablation == "no-queue":  # one candidate per distribution (this step's reference): KL 0
+            assert value.item() == pytest.approx(0.0, abs=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("method", "ablation"), [("cd", "no-head"), ("cd", "momentum-reference"), ("mse", "contrastive")]
+)
+def test_ablations_that_would_change_nothing_are_refused(method, ablation):
+    with pytest.raises(ValueError, match=f"ablation {ablation} acts on L_SCT"):
+        _loss(method, ablation=ablation, sct_weight=0.0)
+
+
 def test_student_embeddings_are_normalised_for_the_distribution_losses():
     loss = _loss("congen")
     loss.teacher_queue.embeddings.copy_(_t(E2, NEG_E1))

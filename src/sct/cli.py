@@ -116,13 +116,17 @@ def _add_train_command_options(train: argparse.ArgumentParser) -> None:
         "--simcse-temperature (the paper's main self-supervised baseline; queue and SCT temperatures unused)",
     )  # fmt: skip
     train.add_argument("--simcse-temperature", type=float, default=0.05, help="SimCSE temperature (default 0.05)")
+    _add_ablation_option(train, "a Table 4 ablation of SCT")
+    _add_training_options(train, "train")
+
+
+def _add_ablation_option(parser: argparse.ArgumentParser, what: str) -> None:
     from sct.objective import ABLATIONS
 
-    train.add_argument(
+    parser.add_argument(
         "--ablation", choices=list(ABLATIONS), default="none",
-        help="a Table 4 ablation of SCT: " + "; ".join(f"{k}: {v}" for k, v in ABLATIONS.items() if k != "none"),
+        help=f"{what}: " + "; ".join(f"{k}: {v}" for k, v in ABLATIONS.items() if k != "none"),
     )  # fmt: skip
-    _add_training_options(train, "train")
 
 
 def _add_distill_command_options(distill: argparse.ArgumentParser) -> None:
@@ -149,6 +153,11 @@ def _add_distill_command_options(distill: argparse.ArgumentParser) -> None:
         help="precision the teacher runs in (part of the cache key; default float32)",
     )  # fmt: skip
     distill.add_argument("--teacher-batch-size", type=int, default=64, help="teacher encoding batch size")
+    _add_ablation_option(
+        distill,
+        "a Table 6 ablation of SCT distillation (L_SCT changes as in `sct train --ablation`; L_CD too for "
+        "contrastive, identical-view and the queue ablations; two-stage: stage 1 takes it)",
+    )
     _add_training_options(distill, "distill")
 
 
@@ -422,10 +431,11 @@ def _train_config(args: argparse.Namespace, command: str = "train"):
             teacher_batch_size=args.teacher_batch_size,
         )
     else:
-        values.update(objective=args.objective, simcse_temperature=args.simcse_temperature, ablation=args.ablation)
+        values.update(objective=args.objective, simcse_temperature=args.simcse_temperature)
     return TrainConfig(
         train_file=args.train_file,
         output_dir=args.output_dir,
+        ablation=args.ablation,
         views=args.views,
         student_architecture=args.student_architecture,
         dedupe=not args.no_dedupe,

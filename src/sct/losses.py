@@ -18,6 +18,8 @@ from sct.objective import ABLATIONS, cross_view_loss, queue_info_nce, queue_kl
 from sct.queue import InstanceQueue
 
 DISTILL_METHODS = ("cd", "mse", "congen", "ckd")
+# the ablations that change L_CD too (its form and its teacher queues); the others act on L_SCT alone
+CD_ABLATIONS = ("contrastive", "identical-view", "one-queue", "frozen-queue", "no-queue")
 REFERENCE_MOMENTUM = 0.99  # the momentum-reference ablation's EMA rate per step (time constant ~100 steps)
 
 
@@ -38,6 +40,19 @@ def validate_sct_hyperparameters(
         raise ValueError("; ".join(problems))
 
 
+def distillation_ablation_problem(ablation: str, method: str, sct_weight: float) -> str | None:
+    """Why an ablation cannot apply to this distillation loss (None if it can): it must change some term."""
+    if ablation not in ABLATIONS:
+        return f"ablation must be one of {', '.join(ABLATIONS)}, got {ablation!r}"
+    if ablation == "none" or sct_weight > 0 or (method == "cd" and ablation in CD_ABLATIONS):
+        return None
+    return (
+        f"ablation {ablation} acts on L_SCT"
+        + (" (and on L_CD only for " + ", ".join(CD_ABLATIONS) + ")" if method == "cd" else "")
+        + ", which an SCT weight of 0 leaves out"
+    )
+
+
 def _two_columns(sentence_features: Iterable[dict[str, Tensor]], loss_name: str) -> list[dict[str, Tensor]]:
     features = list(sentence_features)
     if len(features) != 2:
@@ -56,6 +71,29 @@ def reference_embeddings(model: SentenceTransformer, features: list[dict[str, Te
         # Shallow copies: a per-column forward writes its outputs into the feature dict it gets.
         fresh = [dict(f) for f in features]
         return [F.normalize(e.float(), p=2, dim=1) for e in embed_columns(model, fresh, False)]
+
+
+def _scored_queues(queue_1: InstanceQueue, queue_2: InstanceQueue, ablation: str) -> tuple[Tensor, Tensor]:
+    """The queues one step scores against, as the queue ablations change them (Table 4)."""
+    scored_1 = queue_1.embeddings
+    scored_2 = scored_1 if ablation == "one-queue" else queue_2.embeddings
+    if ablation == "no-queue":
+        return scored_1[:0], scored_2[:0]
+    return scored_1, scored_2
+
+
+def _advance_queues(
+    queue_1: InstanceQueue, queue_2: InstanceQueue, newest_1: Tensor, newest_2: Tensor, ablation: str
+) -> None:
+    """Enqueue this step's references on steps that build a graph (one queue takes both views; none, frozen)."""
+    if not torch.is_grad_enabled() or ablation in ("frozen-queue", "no-queue"):
+        return
+    if ablation == "one-queue":
+        queue_1.enqueue(newest_1)
+        queue_1.enqueue(newest_2)
+    else:
+        queue_1.enqueue(newest_1)
+        queue_2.enqueue(newest_2)
 
 
 class NonFiniteLoss(FloatingPointError):
@@ -151,22 +189,13 @@ class SCTLoss(_LossState):
         reference_1, reference_2 = reference_embeddings(self._follow_encoder(), features)
         newest_1, newest_2 = gather_rows(reference_1), gather_rows(reference_2)  # the global batch under DDP
         _check_batch(newest_1.shape[0], self.queue_size)
-        queue_1 = self.queue_1.embeddings
-        queue_2 = queue_1 if self.ablation == "one-queue" else self.queue_2.embeddings
-        if self.ablation == "no-queue":
-            queue_1, queue_2 = queue_1[:0], queue_2[:0]
+        queue_1, queue_2 = _scored_queues(self.queue_1, self.queue_2, self.ablation)
         loss = cross_view_loss(
             online_1, online_2, reference_1, reference_2, queue_1, queue_2, self.online_temperature,
             self.reference_temperature, newest_1, newest_2, self.ablation,
         )  # fmt: skip
         _check_finite(loss, "L_SCT")  # before the queues take this step's references
-        if torch.is_grad_enabled() and self.ablation not in ("frozen-queue", "no-queue"):
-            if self.ablation == "one-queue":
-                self.queue_1.enqueue(newest_1)
-                self.queue_1.enqueue(newest_2)
-            else:
-                self.queue_1.enqueue(newest_1)
-                self.queue_2.enqueue(newest_2)
+        _advance_queues(self.queue_1, self.queue_2, newest_1, newest_2, self.ablation)
         return loss
 
     def get_config_dict(self) -> dict[str, Any]:
@@ -214,6 +243,11 @@ class DistillationLoss(_LossState):
     views' teacher embeddings then enter the one queue. With ``sct_weight > 0`` the self-supervised
     L_SCT (eq. 3) is added with its own head and queues, sharing the student's online pass. The loss
     returns its weighted components as a dict, which the trainer sums and logs separately.
+
+    ``ablation`` (Table 6, the ablations of SCT distillation) changes L_SCT as in ``SCTLoss``; the
+    ones in ``CD_ABLATIONS`` (the loss form and the queues) change L_CD the same way, since L_CD is
+    ``cross_view_loss`` with the teacher as reference. L_CD has no head, and its reference is the
+    teacher, so ``no-head`` and ``momentum-reference`` act on L_SCT alone.
     """
 
     def __init__(
@@ -229,10 +263,14 @@ class DistillationLoss(_LossState):
         head_expansion: int = 10,
         ckd_temperature: float = 0.05,
         seed: int = 0,
+        ablation: str = "none",
     ) -> None:
         super().__init__()
         if method not in DISTILL_METHODS:
             raise ValueError(f"distillation loss must be one of {', '.join(DISTILL_METHODS)}, got {method!r}")
+        problem = distillation_ablation_problem(ablation, method, sct_weight)
+        if problem:
+            raise ValueError(problem)
         if distill_weight <= 0 or sct_weight < 0:
             raise ValueError(f"need distill weight > 0 and SCT weight >= 0, got {distill_weight}, {sct_weight}")
         validate_sct_hyperparameters(queue_size, online_temperature, reference_temperature, head_expansion)
@@ -254,9 +292,9 @@ class DistillationLoss(_LossState):
         self.reference_temperature = reference_temperature
         self.head_expansion = head_expansion
         self.ckd_temperature = ckd_temperature
-        self.ablation = "none"  # the ablations are of self-supervised SCT (`sct train --ablation`)
+        self.ablation = ablation
         self.sct = (
-            SCTLoss(model, queue_size, online_temperature, reference_temperature, head_expansion, seed=seed)
+            SCTLoss(model, queue_size, online_temperature, reference_temperature, head_expansion, seed, ablation)
             if sct_weight > 0
             else None
         )
@@ -282,14 +320,11 @@ class DistillationLoss(_LossState):
         all_t1, all_t2 = gather_rows(t1), gather_rows(t2)  # every process's teacher rows under DDP
         _check_batch(all_t1.shape[0], self.queue_size)
         if self.method == "cd":
-            q1, q2 = self.teacher_queue_1, self.teacher_queue_2
+            ablation = self.ablation if self.ablation in CD_ABLATIONS else "none"
+            q1, q2 = _scored_queues(self.teacher_queue_1, self.teacher_queue_2, ablation)
             t_on, t_ref = self.online_temperature, self.reference_temperature
-            loss = _check_finite(
-                cross_view_loss(s1, s2, t1, t2, q1.embeddings, q2.embeddings, t_on, t_ref, all_t1, all_t2), "L_CD"
-            )
-            if torch.is_grad_enabled():
-                q1.enqueue(all_t1)
-                q2.enqueue(all_t2)
+            loss = _check_finite(cross_view_loss(s1, s2, t1, t2, q1, q2, t_on, t_ref, all_t1, all_t2, ablation), "L_CD")
+            _advance_queues(self.teacher_queue_1, self.teacher_queue_2, all_t1, all_t2, ablation)
             return loss
         queue = self.teacher_queue
         if self.method == "congen":

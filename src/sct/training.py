@@ -48,7 +48,7 @@ class TrainConfig:
     student_architecture: str = "mean-pooling"
     views: str = "pairs"
     objective: str = "sct"
-    ablation: str = "none"  # a Table 4 ablation of self-supervised SCT (sct.objective.ABLATIONS)
+    ablation: str = "none"  # a Table 4 (SCT) or Table 6 (SCT distillation) ablation: sct.objective.ABLATIONS
     simcse_temperature: float = 0.05
     learning_rate: float = 5e-4
     queue_size: int = 131072
@@ -102,8 +102,8 @@ class TrainConfig:
 
         if self.ablation not in ABLATIONS:
             problems.append(f"--ablation must be one of {', '.join(ABLATIONS)}, got {self.ablation!r}")
-        elif self.ablation != "none" and self.objective != "sct":
-            problems.append(f"--ablation {self.ablation} applies to --objective sct only")
+        elif self.ablation != "none" and self.objective == "simcse":
+            problems.append(f"--ablation {self.ablation} is an ablation of SCT, not of SimCSE")
         if self.objective == "distill":
             problems.extend(self._distill_problems())
         if self.simcse_temperature <= 0:
@@ -143,10 +143,13 @@ class TrainConfig:
             raise ConfigError("invalid training configuration:\n  - " + "\n  - ".join(problems))
 
     def _distill_problems(self) -> list[str]:
-        from sct.losses import DISTILL_METHODS
+        from sct.losses import DISTILL_METHODS, distillation_ablation_problem
         from sct.teacher import PRECISIONS
 
         problems = []
+        ablation_problem = distillation_ablation_problem(self.ablation, self.distill_loss, self.sct_weight)
+        if ablation_problem and self.recipe == "joint":  # two-stage: stage 1 (self-supervised SCT) takes it
+            problems.append(f"--{ablation_problem}")
         if not self.teacher:
             problems.append("no teacher: pass --teacher or a distill preset")
         if self.distill_loss not in DISTILL_METHODS:
@@ -394,6 +397,7 @@ def build_loss(config: TrainConfig, model, teacher=None):
             distill_weight=config.distill_weight,
             sct_weight=config.sct_weight,
             ckd_temperature=config.ckd_temperature,
+            ablation=config.ablation,
             **sct_settings,
         )
     from sct.losses import SCTLoss
@@ -675,11 +679,18 @@ def distill(config: TrainConfig) -> dict[str, Any]:
         logger.info("two-stage recipe: stage 1 (self-supervised SCT) -> %s", stage_1_dir)
         resume_1 = config.resume and work_dir_for(stage_1_dir).is_dir()
         stage_1_summary = train(dataclasses.replace(stage_1, resume=resume_1), recipe_info)
+    from sct.losses import distillation_ablation_problem
+
+    # the ablation shaped stage 1; stage 2 keeps it only where it changes the distillation loss alone
+    stage_2_ablation = config.ablation
+    if distillation_ablation_problem(config.ablation, config.distill_loss, 0.0):
+        stage_2_ablation = "none"
     stage_2 = dataclasses.replace(
         config,
         model=str(stage_1_dir),
         student_layers=None,
         sct_weight=0.0,
+        ablation=stage_2_ablation,
         recipe="joint",
         resume=config.resume and work_dir_for(output).is_dir(),
     )
