@@ -4,15 +4,16 @@
 #   bash scripts/study.sh [SPEC ...]     (default: all specs, in the order below; finished rows are kept)
 # Each spec is scripts/study/SPEC.json, run by scripts/compare_runs.py into results/study/SPEC.json (--resume:
 # an interrupted or extended study continues where it stopped). The distillation half is
-# scripts/distill_runs.json at the same budget (docs/results/distill/compare.json; distill-l2 reruns its
-# central pair with k 128); the view methods are
+# scripts/distill_runs.json at the same budget (docs/results/distill/compare.json; distill-l2 reruns it with
+# k 128, distill-ablations-l2 is Table 6 on that setting); the view methods are
 # docs/results/views/compare.json (400 steps on a GPU); views-l2 reruns its Table 4 rows at the study's
 # budget. Needs `make setup` and the data in ../shared/data (or $SCT_DATA).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 specs=("$@")
-[ ${#specs[@]} -gt 0 ] || specs=(table2-l2 queue-l2 grid-l2 ablations-l2 seeds-l2 table2-l1 table2-l3 distill-l2 views-l2 budget-l2)
+[ ${#specs[@]} -gt 0 ] || specs=(table2-l2 queue-l2 grid-l2 ablations-l2 seeds-l2 table2-l1 table2-l3 distill-l2 views-l2
+    budget-l2 distill-ablations-l2 seeds-l1 seeds-l3)
 
 # the views of 30,000 paper-domain corpus sentences (translations are cached)
 mkdir -p runs/cmp
