@@ -526,7 +526,16 @@ def tried_block() -> str:
         text = "\n".join(lines)
         sct, simcse = rows.get("SCT, tuned, 600 steps"), rows.get("SimCSE, tuned, 600 steps")
         if sct and simcse:
-            text += f"\n\nSCT minus SimCSE at 600 steps: {sct['avg'] - simcse['avg']:+.2f} (one seed)."
+            gap = sct["avg"] - simcse["avg"]
+            text += f"\n\nSCT minus SimCSE at 600 steps: {gap:+.2f} (one seed; {_verdict(gap, 1)})."
+            still_rising = sct["best_step"] >= sct["steps"] - 64  # the best dev score came at the last evaluations
+            FINDINGS.append(
+                f"Three times the budget (600 steps, one seed): SCT {sct['avg']:.2f}, SimCSE {simcse['avg']:.2f}, "
+                f"SCT minus SimCSE {gap:+.2f} ({_verdict(gap, 1).strip('*')}); SCT's best STS-B dev came at step "
+                f"{sct['best_step']} of {sct['steps']}"
+                + (" (still rising)" if still_rising else "")
+                + f"; the 72 target is still missed by {72 - sct['avg']:.2f}."
+            )
         parts.append(text + "\n\n" + _provenance(budget, STUDY / "budget-l2.json"))
     return "\n\n".join(parts) + "\n"
 
