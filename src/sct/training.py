@@ -144,12 +144,15 @@ class TrainConfig:
 
     def _distill_problems(self) -> list[str]:
         from sct.losses import DISTILL_METHODS, distillation_ablation_problem
+        from sct.objective import ABLATIONS
         from sct.teacher import PRECISIONS
 
         problems = []
-        ablation_problem = distillation_ablation_problem(self.ablation, self.distill_loss, self.sct_weight)
-        if ablation_problem and self.recipe == "joint":  # two-stage: stage 1 (self-supervised SCT) takes it
-            problems.append(f"--{ablation_problem}")
+        # an unknown ablation is reported once, by validate(); two-stage: stage 1 (self-supervised SCT) takes any
+        if self.ablation in ABLATIONS and self.recipe == "joint":
+            ablation_problem = distillation_ablation_problem(self.ablation, self.distill_loss, self.sct_weight)
+            if ablation_problem:
+                problems.append(f"--{ablation_problem}")
         if not self.teacher:
             problems.append("no teacher: pass --teacher or a distill preset")
         if self.distill_loss not in DISTILL_METHODS:
