@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 specs=("$@")
 [ ${#specs[@]} -gt 0 ] || specs=(table2-l2 queue-l2 grid-l2 ablations-l2 seeds-l2 table2-l1 table2-l3 distill-l2 views-l2
-    budget-l2 distill-ablations-l2 seeds-l1 seeds-l3)
+    budget-l2 distill-ablations-l2 seeds-l1 seeds-l3 temps-l2)
 
 # the views of 30,000 paper-domain corpus sentences (translations are cached)
 mkdir -p runs/cmp
