@@ -521,6 +521,7 @@ def tried_block() -> str:
             + f"\n\nPicked on STS-B dev (bold): {best['SCT']}; {best['SimCSE']}.{rerun_text} "
             + _provenance(grid, STUDY / "grid-l2.json")
         )
+    parts.append(_temperatures_part())
     budget = _study("budget-l2")
     if budget is None:
         parts.append(_missing("budget-l2"))
@@ -546,6 +547,30 @@ def tried_block() -> str:
             )
         parts.append(text + "\n\n" + _provenance(budget, STUDY / "budget-l2.json"))
     return "\n\n".join(parts) + "\n"
+
+
+def _temperatures_part() -> str:
+    """The authors' temperature pairs at the picked SCT setting (temps-l2), against the preset pair."""
+    temps = _study("temps-l2")
+    preset = _rows(_study("queue-l2")).get("k=128")
+    if temps is None or preset is None:
+        return _missing("temps-l2")
+    rows = {"SCT, lr 1e-4, tau_theta 0.04, tau_ref 0.03 (the preset; queue-l2's k=128)": preset, **_rows(temps)}
+    best = max(rows, key=lambda n: rows[n]["best_dev_spearman"])
+    lines = ["| 2-layer, 200 steps, k 128: temperatures | best STS-B dev | STS avg |", "|---|---|---|"]
+    for name, row in rows.items():
+        mark = "**" if name == best else ""
+        lines.append(f"| {mark}{name}{mark} | {row['best_dev_spearman']:.2f} | {row['avg']:.2f} |")
+    if rows[best] is preset:
+        reading = "STS-B dev keeps the preset's temperatures, which the tuned rows use."
+    else:
+        gain = rows[best]["best_dev_spearman"] - preset["best_dev_spearman"]
+        reading = (
+            f"STS-B dev prefers {best} ({gain:+.2f} over the preset's temperatures; STS avg "
+            f"{rows[best]['avg'] - preset['avg']:+.2f}). The tuned rows were trained with the preset's temperatures "
+            "before these points were measured and were not rerun with them."
+        )
+    return "\n".join(lines) + f"\n\n{reading} " + _provenance(temps, STUDY / "temps-l2.json")
 
 
 def blocks() -> dict[str, str]:

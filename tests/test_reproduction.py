@@ -105,3 +105,23 @@ def test_seed_noise_per_student(tmp_path, monkeypatch):
         assert reproduction._verdict(1.5, 1, 2) == "holds"
     finally:
         reproduction._study.cache_clear()
+
+
+def _with_dev(path: Path, rows: dict[str, tuple[float, float]]) -> None:
+    """Rows of (STS avg, best STS-B dev)."""
+    _results(path, "cmd", {n: avg for n, (avg, _) in rows.items()})
+    data = json.loads(path.read_text())
+    for row in data["rows"]:
+        row["best_dev_spearman"] = rows[row["name"]][1]
+    path.write_text(json.dumps(data))
+
+
+def test_temperature_points_say_whether_the_pick_changes(study):
+    _with_dev(study / "results/study/queue-l2.json", {"k=128": (62.5, 71.3)})
+    _with_dev(study / "results/study/temps-l2.json", {"SCT, a": (62.0, 71.0)})
+    assert "STS-B dev keeps the preset's temperatures" in reproduction._temperatures_part()
+    _with_dev(study / "results/study/temps-l2.json", {"SCT, a": (62.0, 71.0), "SCT, b": (63.0, 71.8)})
+    reproduction._study.cache_clear()
+    text = reproduction._temperatures_part()
+    assert "| **SCT, b** | 71.80 | 63.00 |" in text
+    assert "STS-B dev prefers SCT, b (+0.50 over the preset's temperatures; STS avg +0.50)" in text
