@@ -666,7 +666,9 @@ def best_block() -> str:
         for task in ("sicke", "twitterpara"):
             score = downstream.get(task, {}).get("score")
             cells.append(f"{score:.2f}" if score is not None else "not run")
-        lines.append(f"| {kind} | {entry['row']} | {' | '.join(cells)} | `{entry['saved_to']}` |")
+        spec = next((Path(w).stem for w in shlex.split(entry["results"]) if w.endswith(".json")), "")
+        row = f"{entry['row']} ({spec})" if spec else entry["row"]  # the spec says which student and budget
+        lines.append(f"| {kind} | {row} | {' | '.join(cells)} | `{entry['saved_to']}` |")
     commit = (
         next(iter(data["students"].values()))["evaluation"]["environment"]["sct_commit"] if data["students"] else ""
     )
