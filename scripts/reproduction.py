@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import shlex
 import shutil
 import statistics
@@ -245,12 +246,10 @@ def table4_block() -> str:
     return text + "\n".join(sources) + "\n"
 
 
-DISTILL_DEFAULT = "L_SCT + L_CD (joint), k 128"  # distill-l2's SCT distillation row, Table 6's default
-
-
 def table6_block() -> str:
     paper = paper_results()["table6"]
-    default = _rows(_study("distill-l2")).get(DISTILL_DEFAULT)
+    small_queue = _rows(_study("distill-l2"))
+    default = small_queue.get(f"{TABLE7_NAMES['LCD + LSCT']}, k 128")  # SCT distillation, Table 6's default
     if default is None:
         return _missing("distill-l2")
     ablations = _study("distill-ablations-l2")
@@ -274,7 +273,7 @@ def table6_block() -> str:
         "reference); momentum-reference and no-head change L_SCT alone (L_CD's reference is the teacher, and it has "
         "no head). One seed per row: the noise scale is the self-supervised 2-layer rows' seed spread."
     )
-    cd_alone = _rows(_study("distill-l2")).get("L_CD, k 128")
+    cd_alone = small_queue.get(f"{TABLE7_NAMES['LCD']}, k 128")
     if cd_alone is not None and cd_alone["avg"] > default["avg"]:
         text += (
             f" At this budget L_SCT itself costs points (L_CD alone with the same queues: {cd_alone['avg']:.2f}, "
@@ -344,9 +343,10 @@ def table7_block() -> str:
                 cells.append("not run yet")
             elif method != base_name and base is not None:
                 d = this["avg"] - base["avg"]
+                verdict = _verdict(d, 1)
                 cells.append(f"{this['avg']:.2f} ({d:+.2f})")
-                verdicts.append(f"{k}: {_verdict(d, 1)}")
-                added[k].append(f"{_method(row)} {d:+.2f} ({_verdict(d, 1).strip('*')})")
+                verdicts.append(f"{k}: {verdict}")
+                added[k].append(f"{_method(row)} {d:+.2f} ({verdict.strip('*')})")
             else:
                 cells.append(f"{this['avg']:.2f}")
         paper_cells = f"{row['BERT-Tiny']:.2f} | {row['BERT-Small']:.2f}"
@@ -536,11 +536,12 @@ def tried_block() -> str:
         sct, simcse = rows.get("SCT, tuned, 600 steps"), rows.get("SimCSE, tuned, 600 steps")
         if sct and simcse:
             gap = sct["avg"] - simcse["avg"]
-            text += f"\n\nSCT minus SimCSE at 600 steps: {gap:+.2f} (one seed; {_verdict(gap, 1)})."
+            verdict = _verdict(gap, 1)
+            text += f"\n\nSCT minus SimCSE at 600 steps: {gap:+.2f} (one seed; {verdict})."
             still_rising = sct["best_step"] >= sct["steps"] - 64  # the best dev score came at the last evaluations
             FINDINGS.append(
                 f"Three times the budget (600 steps, one seed): SCT {sct['avg']:.2f}, SimCSE {simcse['avg']:.2f}, "
-                f"SCT minus SimCSE {gap:+.2f} ({_verdict(gap, 1).strip('*')}); SCT's best STS-B dev came at step "
+                f"SCT minus SimCSE {gap:+.2f} ({verdict.strip('*')}); SCT's best STS-B dev came at step "
                 f"{sct['best_step']} of {sct['steps']}"
                 + (" (still rising)" if still_rising else "")
                 + f"; the 72 target is still missed by {72 - sct['avg']:.2f}."
@@ -639,7 +640,7 @@ def save_best(target: Path) -> None:
         shutil.copytree(source, destination)
         for command in (["evaluate", str(destination), "--tasks", BEST_TASKS], ["card", str(destination)]):
             subprocess.run([sys.executable, "-m", "sct", *command], check=True)
-        evaluation = read_json_if_present(destination / "evaluation.json")
+        evaluation = json.loads((destination / "evaluation.json").read_text())  # sct evaluate must have written it
         saved[kind] = {
             "row": row["name"],
             "results": data["command"],

@@ -82,20 +82,13 @@ def test_table7_columns_per_queue_size(study):
 def test_seed_noise_per_student(tmp_path, monkeypatch):
     monkeypatch.setattr(reproduction, "STUDY", tmp_path)
     reproduction._study.cache_clear()
-    _results(tmp_path / "table2-l1.json", "c", {"SimCSE, tuned": 61.0, "SCT, tuned": 60.0})
-    _results(
-        tmp_path / "seeds-l1.json",
-        "c",
-        {"SimCSE, tuned (seed 1001)": 61.0, "SCT, tuned (seed 1001)": 61.0, "SimCSE, tuned (seed 1002)": 61.0,
-         "SCT, tuned (seed 1002)": 62.0},
-    )  # fmt: skip
-    _results(tmp_path / "table2-l2.json", "c", {"SimCSE, tuned": 61.0, "SCT, tuned": 62.0})
-    _results(
-        tmp_path / "seeds-l2.json",
-        "c",
-        {"SimCSE, tuned (seed 1001)": 61.5, "SimCSE, tuned (seed 1002)": 62.0, "SCT, tuned (seed 1001)": 62.0,
-         "SCT, tuned (seed 1002)": 62.0},
-    )  # fmt: skip
+    # the 7-task averages of seeds 1000, 1001, 1002 per student and method
+    averages = {1: {"SimCSE": (61.0, 61.0, 61.0), "SCT": (60.0, 61.0, 62.0)},
+                2: {"SimCSE": (61.0, 61.5, 62.0), "SCT": (62.0, 62.0, 62.0)}}  # fmt: skip
+    for layers, methods in averages.items():
+        _results(tmp_path / f"table2-l{layers}.json", "c", {f"{m}, tuned": avgs[0] for m, avgs in methods.items()})
+        seeds = {f"{m}, tuned (seed {1000 + i})": avgs[i] for m, avgs in methods.items() for i in (1, 2)}
+        _results(tmp_path / f"seeds-l{layers}.json", "c", seeds)
     try:
         assert [r["avg"] for r in reproduction._seed_rows("SCT, tuned", 1)] == [60.0, 61.0, 62.0]
         assert reproduction.seed_sd(1) == pytest.approx(1.0)  # SCT's 60, 61, 62; SimCSE's spread is 0
