@@ -51,8 +51,20 @@ def _t(*rows: list[float]) -> torch.Tensor:
     return torch.tensor(rows)
 
 
-def test_mse_is_the_mean_squared_error_per_view_summed():
-    loss = _loss("mse")
+def test_mse_with_a_normalised_teacher_compares_unit_vectors():
+    loss = _loss("mse")  # the cache manifest does not say otherwise: the teacher rows are unit vectors
+    assert loss.mse_form == "unit-sphere"
+    value = loss.distillation_term(_t([3.0, 4.0]), _t([0.0, 2.0]), _t(E1), _t(V))
+    # view 1: [3, 4] -> [0.6, 0.8]; (0.6 - 1)^2 + 0.8^2 = 0.8 = 2 - 2 cos; view 2: [0, 1] vs V: 0.36 + 0.04 = 0.4
+    assert value.item() == pytest.approx(1.2)
+
+
+def test_mse_with_an_unnormalised_teacher_is_the_raw_mean_squared_error_per_view_summed():
+    class RawTeacher(_Teacher):
+        manifest = {"normalize": False}
+
+    loss = DistillationLoss(_Student(), RawTeacher(), method="mse", queue_size=2, sct_weight=0.0)
+    assert loss.mse_form == "raw"
     value = loss.distillation_term(_t([1.0, 2.0]), _t([0.0, 0.0]), _t([0.0, 0.5]), _t([1.0, 1.0]))
     # view 1: ((1-0)^2 + (2-0.5)^2) / 2 = 1.625; view 2: (1 + 1) / 2 = 1
     assert value.item() == pytest.approx(2.625)

@@ -50,6 +50,7 @@ def card_section(run: Path) -> str:
         + f", max_seq_length {config.get('max_seq_length')}, learning rate {config.get('learning_rate')}, queue size "
         f"{config.get('queue_size')}, temperatures reference {config.get('reference_temperature')} / online "
         f"{config.get('online_temperature')}, seed {config.get('seed')}",
+        _queue_line(config, info),
         f"- **Model selection**: best STS-B dev Spearman {summary.get('best_dev_spearman', float('nan')):.2f} "
         f"at step {summary.get('best_step')} (dev every {config.get('eval_steps')} steps)",
     ]
@@ -74,6 +75,20 @@ def card_section(run: Path) -> str:
               f"sentence-transformers {env.get('sentence_transformers')}); load it with "
               f"`SentenceTransformer(\"{run}\")`.", END]  # fmt: skip
     return "\n".join(lines)
+
+
+def _queue_line(config: dict, info: dict) -> str:
+    """How the queues started: random vectors (the paper's start) or embeddings of held-out sentences."""
+    encoder = config.get("queue_init", "random") == "encoder"
+    line = "- **Queues start from**: " + ("the initial student's embeddings" if encoder else "random vectors")
+    if config.get("objective") == "distill":
+        teacher = config.get("teacher_queue_init", "random") == "teacher"
+        line += "; teacher queues: " + ("the teacher's embeddings" if teacher else "random vectors")
+    held = info.get("queue_init", {}).get("held_out")
+    if not held:
+        return line + " (the paper's start)"
+    return line + (f" of {held['used']:,} held-out sentences from `{Path(held['source']).name}` (none of them a "
+                   "training or evaluation sentence)")  # fmt: skip
 
 
 def write_model_card(run: str | Path) -> Path:

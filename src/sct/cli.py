@@ -23,6 +23,8 @@ TRAIN_OVERRIDES = {
     "online_temperature": "online_temperature",
     "reference_temperature": "reference_temperature",
     "head_expansion": "head_expansion",
+    "queue_init": "queue_init",
+    "queue_init_file": "queue_init_file",
     "batch_size": "batch_size",
     "max_seq_length": "max_seq_length",
     "epochs": "epochs",
@@ -46,6 +48,7 @@ DISTILL_OVERRIDES = {
     "distill_weight": "distill_weight",
     "sct_weight": "sct_weight",
     "ckd_temperature": "ckd_temperature",
+    "teacher_queue_init": "teacher_queue_init",
 }
 
 
@@ -85,6 +88,16 @@ def _add_training_options(parser: argparse.ArgumentParser, command: str) -> None
     parser.add_argument("--online-temperature", type=float, help="tau_theta (default 0.04)")
     parser.add_argument("--reference-temperature", type=float, help="tau_ref (default 0.03)")
     parser.add_argument("--head-expansion", type=int, help="projection head width factor w (default 10)")
+    parser.add_argument(
+        "--queue-init", choices=["random", "encoder"],
+        help="how L_SCT's queues start: random (default, the paper's) or encoder: the initial student's embeddings "
+        "of 2k held-out sentences (never training or evaluation sentences)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--queue-init-file",
+        help="held-out sentences for the queues: a sentence file or corpus TSV (default: the data root's corpus, "
+        "caption and nli domains)",
+    )
     parser.add_argument("--batch-size", type=int, help="default 128")
     parser.add_argument("--max-seq-length", type=int, help="training max_seq_length (default 32)")
     parser.add_argument("--epochs", type=float, help="at most this many epochs (default 10)")
@@ -153,6 +166,11 @@ def _add_distill_command_options(distill: argparse.ArgumentParser) -> None:
         help="precision the teacher runs in (part of the cache key; default float32)",
     )  # fmt: skip
     distill.add_argument("--teacher-batch-size", type=int, default=64, help="teacher encoding batch size")
+    distill.add_argument(
+        "--teacher-queue-init", choices=["random", "teacher"],
+        help="how the teacher queues (cd, congen, ckd) start: random (default) or teacher: the teacher's embeddings "
+        "of held-out sentences, through the teacher cache",
+    )  # fmt: skip
     _add_ablation_option(
         distill,
         "a Table 6 ablation of SCT distillation (L_SCT changes as in `sct train --ablation`; L_CD too for "

@@ -96,6 +96,15 @@ def _advance_queues(
         queue_2.enqueue(newest_2)
 
 
+def _fill_pair(queue_1: InstanceQueue, queue_2: InstanceQueue, rows: Tensor) -> None:
+    """Fill two queues of size k from 2k rows: different rows for each."""
+    k = queue_1.size
+    if rows.shape[0] != 2 * k:
+        raise ValueError(f"filling two queues of {k} needs {2 * k} rows, got {rows.shape[0]}")
+    queue_1.fill(rows[:k])
+    queue_2.fill(rows[k:])
+
+
 class NonFiniteLoss(FloatingPointError):
     """The loss came out NaN or infinite; training stops before this step's update."""
 
@@ -179,6 +188,10 @@ class SCTLoss(_LossState):
         self.reference_model.train(self.model.training)  # dropout as in the plain reference branch
         return self.reference_model
 
+    def fill_queues(self, rows: Tensor) -> None:
+        """Start D1 from ``rows[:k]`` and D2 from ``rows[k:2k]`` instead of random vectors (``--queue-init``)."""
+        _fill_pair(self.queue_1, self.queue_2, rows)
+
     def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None) -> Tensor:
         features = _two_columns(sentence_features, "SCTLoss")
         return self.from_embeddings(embed_columns(self.model, features, False), features)
@@ -233,7 +246,9 @@ class DistillationLoss(_LossState):
 
     - ``cd`` (paper eq. 4): ``cross_view_loss`` with the teacher as reference, the student as online
       branch, and two teacher-dimension queues of past teacher embeddings (one per view);
-    - ``mse``: mean squared error between student and teacher embeddings (as stored);
+    - ``mse``: squared distance between the L2-normalised student embedding and the (normalised) teacher
+      embedding, summed over dimensions (``2 - 2 cos``); the raw per-coordinate MSE when the teacher cache
+      holds unnormalised embeddings;
     - ``congen`` (Limkonchotiwat et al., 2022): per view, KL between the teacher's and the student's
       similarity distributions over one queue of teacher embeddings (the same view on both sides);
     - ``ckd`` (contrastive distillation): per view, InfoNCE with the teacher's embedding of the same
@@ -293,6 +308,8 @@ class DistillationLoss(_LossState):
         self.head_expansion = head_expansion
         self.ckd_temperature = ckd_temperature
         self.ablation = ablation
+        # the teacher cache records whether its rows are unit vectors; L_MSE compares in that scale
+        self.mse_form = "unit-sphere" if teacher.manifest.get("normalize", True) else "raw"
         self.sct = (
             SCTLoss(model, queue_size, online_temperature, reference_temperature, head_expansion, seed, ablation)
             if sct_weight > 0
@@ -304,6 +321,21 @@ class DistillationLoss(_LossState):
         elif method in ("congen", "ckd"):
             self.teacher_queue = InstanceQueue(queue_size, teacher.dim, seed=seed + 2)
 
+    def teacher_queue_rows(self) -> int:
+        """How many held-out teacher embeddings fill the teacher queues (0: this loss keeps none)."""
+        if self.method == "cd":
+            return 2 * self.queue_size
+        return self.queue_size if self.method in ("congen", "ckd") else 0
+
+    def fill_teacher_queues(self, rows: Tensor) -> None:
+        """Start the teacher queues from the teacher's embeddings of held-out sentences (``--teacher-queue-init``)."""
+        if self.method == "cd":
+            _fill_pair(self.teacher_queue_1, self.teacher_queue_2, rows)
+        elif self.method in ("congen", "ckd"):
+            self.teacher_queue.fill(rows)
+        else:
+            raise ValueError(f"the {self.method} loss has no teacher queue to fill")
+
     def _teacher_batch(self, labels: Tensor | None, batch: int, device: torch.device) -> tuple[Tensor, Tensor]:
         if labels is None or labels.dim() != 1 or labels.shape[0] != batch:
             raise ValueError("DistillationLoss needs the training-pair indices as labels (one per example)")
@@ -313,8 +345,7 @@ class DistillationLoss(_LossState):
     def distillation_term(self, student_1: Tensor, student_2: Tensor, teacher_1: Tensor, teacher_2: Tensor) -> Tensor:
         """The unweighted distillation loss; advances the teacher queues on steps that build a graph."""
         if self.method == "mse":
-            loss = F.mse_loss(student_1.float(), teacher_1) + F.mse_loss(student_2.float(), teacher_2)
-            return _check_finite(loss, "L_mse")
+            return _check_finite(self._mse(student_1, teacher_1) + self._mse(student_2, teacher_2), "L_mse")
         s1, s2 = F.normalize(student_1, p=2, dim=1), F.normalize(student_2, p=2, dim=1)
         t1, t2 = F.normalize(teacher_1, p=2, dim=1), F.normalize(teacher_2, p=2, dim=1)
         all_t1, all_t2 = gather_rows(t1), gather_rows(t2)  # every process's teacher rows under DDP
@@ -340,6 +371,18 @@ class DistillationLoss(_LossState):
             queue.enqueue(all_t2)
         return loss
 
+    def _mse(self, student: Tensor, teacher: Tensor) -> Tensor:
+        """L_MSE of one view, in the teacher's scale.
+
+        A normalised teacher lies on the unit sphere while the student's raw mean-pooled embedding does not
+        (its norm is about 6 for the 2-layer MiniLM cut), so the student is normalised too and the squared
+        distance is summed over dimensions: ``||s/|s| - t||^2 = 2 - 2 cos(s, t)``, of the same order as the
+        other losses. An unnormalised teacher (``--no-teacher-normalize``) keeps the raw per-coordinate MSE.
+        """
+        if self.mse_form == "raw":
+            return F.mse_loss(student.float(), teacher)
+        return (F.normalize(student.float(), p=2, dim=1) - teacher).pow(2).sum(dim=1).mean()
+
     def forward(
         self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None
     ) -> dict[str, Tensor]:
@@ -361,6 +404,7 @@ class DistillationLoss(_LossState):
             "distill_weight": self.distill_weight,
             "sct_weight": self.sct_weight,
             "ckd_temperature": self.ckd_temperature,
+            **({"mse_form": self.mse_form} if self.method == "mse" else {}),
             "teacher": self.teacher.manifest.get("teacher"),
             "teacher_cache": str(self.teacher.directory),
         }

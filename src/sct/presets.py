@@ -14,6 +14,8 @@ PRESET_KEYS = {
     "student_layers",
     "learning_rate",
     "queue_size",
+    "queue_init",
+    "teacher_queue_init",
     "online_temperature",
     "reference_temperature",
     "batch_size",

@@ -54,6 +54,18 @@ class InstanceQueue(nn.Module):
             self.embeddings[: end - self.size].copy_(batch[first:])
         self.pointer.fill_(end % self.size)
 
+    @torch.no_grad()
+    def fill(self, rows: Tensor) -> None:
+        """Replace the whole queue with ``rows`` (k x d, L2-normalised here) and reset the pointer.
+
+        Used to start from real embeddings (``--queue-init encoder``) instead of random vectors;
+        ``rows[0]`` is then the oldest entry, the first one the next ``enqueue`` overwrites.
+        """
+        if tuple(rows.shape) != tuple(self.embeddings.shape):
+            raise ValueError(f"queue fill needs {self.size} x {self.dim} rows, got {tuple(rows.shape)}")
+        self.embeddings.copy_(F.normalize(rows.detach().float(), p=2, dim=1).to(self.embeddings.dtype))
+        self.pointer.zero_()
+
     def ordered(self) -> Tensor:
         """The queue oldest-first, as the concatenate-then-slice formulation stores it (allocates a copy)."""
         start = int(self.pointer)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sct.data import load_dev_set, prepare_pairs, read_pairs, read_sentences, write_json_atomic
+from sct.data import load_dev_set, prepare_pairs, read_json_if_present, read_pairs, read_sentences, write_json_atomic
 from sct.errors import ConfigError, DataError, TrainingStopped
 from sct.losses import NonFiniteLoss, validate_sct_hyperparameters
 from sct.provenance import environment
@@ -55,6 +55,8 @@ class TrainConfig:
     online_temperature: float = 0.04
     reference_temperature: float = 0.03
     head_expansion: int = 10
+    queue_init: str = "random"  # random (the paper) or encoder: sct.queue_init
+    queue_init_file: str | None = None  # held-out sentences for the queues (default: the corpus's paper domains)
     batch_size: int = 128
     max_seq_length: int = 32
     epochs: float = 10.0
@@ -88,6 +90,7 @@ class TrainConfig:
     teacher_normalize: bool = True
     teacher_precision: str = "float32"
     teacher_batch_size: int = 64
+    teacher_queue_init: str = "random"  # random or teacher: sct.queue_init
 
     def validate(self) -> None:
         """Reject bad values before any data or model is loaded."""
@@ -106,6 +109,7 @@ class TrainConfig:
             problems.append(f"--ablation {self.ablation} is an ablation of SCT, not of SimCSE")
         if self.objective == "distill":
             problems.extend(self._distill_problems())
+        problems.extend(self._queue_init_problems())
         if self.simcse_temperature <= 0:
             problems.append(f"SimCSE temperature must be > 0, got {self.simcse_temperature}")
         if self.views not in VIEW_MODES:
@@ -141,6 +145,29 @@ class TrainConfig:
             problems.append("weight decay must be >= 0 and Adam epsilon > 0")
         if problems:
             raise ConfigError("invalid training configuration:\n  - " + "\n  - ".join(problems))
+
+    def _queue_init_problems(self) -> list[str]:
+        from sct.queue_init import QUEUE_INITS, TEACHER_QUEUE_INITS
+
+        problems = []
+        if self.queue_init not in QUEUE_INITS:
+            problems.append(f"--queue-init must be one of {', '.join(QUEUE_INITS)}, got {self.queue_init!r}")
+        elif self.queue_init != "random":
+            if self.objective == "simcse":
+                problems.append("--queue-init encoder fills SCT's queues; SimCSE has none")
+            elif self.objective == "distill" and self.recipe == "joint" and self.sct_weight == 0:
+                problems.append("--queue-init encoder fills L_SCT's queues, which an SCT weight of 0 leaves out "
+                                "(the teacher queues: --teacher-queue-init teacher)")  # fmt: skip
+        if self.teacher_queue_init not in TEACHER_QUEUE_INITS:
+            problems.append(
+                f"--teacher-queue-init must be one of {', '.join(TEACHER_QUEUE_INITS)}, got {self.teacher_queue_init!r}"
+            )
+        elif self.teacher_queue_init != "random":
+            if self.objective != "distill":
+                problems.append("--teacher-queue-init teacher applies to distillation only")
+            elif self.distill_loss == "mse":
+                problems.append("--teacher-queue-init teacher: the mse loss keeps no teacher queue")
+        return problems
 
     def _distill_problems(self) -> list[str]:
         from sct.losses import DISTILL_METHODS, distillation_ablation_problem
@@ -203,11 +230,17 @@ def _check_output(config: TrainConfig, remove: bool = True) -> tuple[Path, Path]
     return output, work
 
 
-def load_training_pairs(config: TrainConfig) -> list[tuple[str, str]]:
+def read_training_file(config: TrainConfig) -> list[tuple[str, str]]:
+    """Every pair of the training file (both views equal for ``--views identical``), before selection."""
     if config.views == "identical":
-        pairs = [(s, s) for s in read_sentences(config.train_file)]
-    else:
-        pairs = read_pairs(config.train_file)
+        return [(s, s) for s in read_sentences(config.train_file)]
+    return read_pairs(config.train_file)
+
+
+def load_training_pairs(config: TrainConfig, pairs: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """The pairs the run trains on: de-duplicated, shuffled by the seed, cut to ``--max-samples``."""
+    if pairs is None:
+        pairs = read_training_file(config)
     prepared = prepare_pairs(pairs, seed=config.seed, max_samples=config.max_samples, dedupe=config.dedupe)
     if len(prepared) < config.batch_size:
         raise DataError(
@@ -408,6 +441,48 @@ def build_loss(config: TrainConfig, model, teacher=None):
     return SCTLoss(model, **sct_settings, ablation=config.ablation)
 
 
+def initialise_queues(config: TrainConfig, loss, model, training_texts: set[str]) -> dict[str, Any] | None:
+    """Fill the loss's queues from held-out sentences as ``--queue-init`` / ``--teacher-queue-init`` ask.
+
+    Returns what was done (for run_config and sct_model.json), or None when every queue stays random.
+    """
+    from sct.queue_init import encoder_rows, held_out_sentences, teacher_rows
+
+    sct_loss = loss if config.objective == "sct" else getattr(loss, "sct", None)
+    encoder_count = 2 * config.queue_size if config.queue_init == "encoder" and sct_loss is not None else 0
+    teacher_count = loss.teacher_queue_rows() if config.teacher_queue_init == "teacher" else 0
+    if not encoder_count and not teacher_count:
+        return None
+    started = time.time()
+    held_out = held_out_sentences(
+        max(encoder_count, teacher_count), training_texts, config.seed, config.queue_init_file, config.data_dir
+    )
+    info: dict[str, Any] = {"held_out": held_out.summary()}
+    if encoder_count:
+        sct_loss.fill_queues(encoder_rows(model, held_out.sentences[:encoder_count], config.eval_batch_size))
+        info["encoder_rows"] = encoder_count
+    if teacher_count:
+        rows, cache = teacher_rows(held_out.sentences[:teacher_count], _teacher_settings(config))
+        loss.fill_teacher_queues(rows)
+        info.update(teacher_rows=teacher_count, teacher_cache=cache)
+    info["seconds"] = round(time.time() - started, 1)
+    logger.info("queues filled from %d held-out sentences in %.1f s", held_out.summary()["used"], info["seconds"])
+    return info
+
+
+def _teacher_settings(config: TrainConfig) -> dict[str, Any]:
+    from sct.teacher import default_cache_dir
+
+    return {
+        "teacher": config.teacher,
+        "cache_dir": config.teacher_cache or default_cache_dir(),
+        "max_seq_length": config.max_seq_length,
+        "normalize": config.teacher_normalize,
+        "precision": config.teacher_precision,
+        "batch_size": config.teacher_batch_size,
+    }
+
+
 def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train as configured; returns the run summary (also written as ``run_summary.json``).
 
@@ -427,7 +502,8 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
         from sct.teacher import check_writable, default_cache_dir
 
         check_writable(config.teacher_cache or default_cache_dir())
-    pairs = load_training_pairs(config)
+    file_pairs = read_training_file(config)
+    pairs = load_training_pairs(config, file_pairs)
     dev = load_dev_set(config.dev_file, config.data_dir)
 
     import torch
@@ -443,6 +519,7 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
         work.mkdir(parents=True, exist_ok=True)
     barrier()
     checkpoint = latest_checkpoint(work, config.objective != "simcse") if config.resume else None
+    recorded = read_json_if_present(work / RUN_CONFIG) if checkpoint is not None else {}
     if config.resume and checkpoint is None:
         logger.warning("no complete checkpoint in %s: starting the run from the beginning", work)
     run_info = {
@@ -464,18 +541,10 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
 
     teacher = None
     if distilling:
-        from sct.teacher import default_cache_dir, teacher_embeddings
+        from sct.teacher import teacher_embeddings
 
         with main_process_first():  # the main process fills the cache; the others then read it
-            teacher = teacher_embeddings(
-                pairs,
-                config.teacher,
-                config.teacher_cache or default_cache_dir(),
-                max_seq_length=config.max_seq_length,
-                normalize=config.teacher_normalize,
-                precision=config.teacher_precision,
-                batch_size=config.teacher_batch_size,
-            )
+            teacher = teacher_embeddings(pairs, **_teacher_settings(config))
         run_info["teacher_cache"] = {"directory": str(teacher.directory), "manifest": teacher.manifest}
         if main:
             write_json_atomic(work / RUN_CONFIG, run_info, sort_keys=True)
@@ -489,6 +558,15 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
     model.max_seq_length = config.max_seq_length
     loss = build_loss(config, model, teacher)
     resumed_step = 0
+    if checkpoint is None:  # a resumed run takes its queues from the checkpoint
+        with main_process_first():  # a teacher-queue cache entry is filled once
+            queue_init = initialise_queues(config, loss, model, {t for pair in file_pairs for t in pair})
+    else:
+        queue_init = recorded.get("queue_init")
+    if queue_init is not None:
+        run_info["queue_init"] = queue_init
+        if main:
+            write_json_atomic(work / RUN_CONFIG, run_info, sort_keys=True)
     if checkpoint is not None:
         if hasattr(loss, "load_loss_state_dict"):
             loss.load_loss_state_dict(torch.load(checkpoint / LOSS_STATE, map_location="cpu"))
@@ -622,6 +700,11 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
                 "best_dev_spearman": None if state.best_metric is None else state.best_metric * 100,
                 "best_checkpoint": state.best_model_checkpoint,
                 "loss": loss.get_config_dict(),
+                "queue_init": {
+                    "queues": config.queue_init,
+                    "teacher_queues": config.teacher_queue_init,
+                    **(queue_init or {}),
+                },  # fmt: skip
             },
         },
     )
@@ -673,7 +756,9 @@ def distill(config: TrainConfig) -> dict[str, Any]:
     config.validate()
     output = Path(config.output_dir)
     stage_1_dir = output.with_name(output.name + STAGE_1_SUFFIX)
-    stage_1 = dataclasses.replace(config, objective="sct", output_dir=str(stage_1_dir), teacher=None, recipe="joint")
+    stage_1 = dataclasses.replace(
+        config, objective="sct", output_dir=str(stage_1_dir), teacher=None, recipe="joint", teacher_queue_init="random"
+    )
     recipe_info = {TWO_STAGE_KEY: {"distill_config": config.to_dict(), "stage_1": str(stage_1_dir)}}
     if (stage_1_dir / RUN_SUMMARY).is_file() and not config.overwrite:
         logger.info("two-stage recipe: reusing the finished stage 1 in %s", stage_1_dir)
@@ -693,6 +778,7 @@ def distill(config: TrainConfig) -> dict[str, Any]:
         model=str(stage_1_dir),
         student_layers=None,
         sct_weight=0.0,
+        queue_init="random",  # stage 2 has no L_SCT queues; stage 1 took --queue-init
         ablation=stage_2_ablation,
         recipe="joint",
         resume=config.resume and work_dir_for(output).is_dir(),
