@@ -41,6 +41,9 @@ TRAIN_OVERRIDES = {
     "dev_file": "dev_file",
     "logging_steps": "logging_steps",
     "eval_batch_size": "eval_batch_size",
+    "precision": "precision",
+    "batch_order": "batch_order",
+    "freeze_word_embeddings": "freeze_word_embeddings",
 }
 DISTILL_OVERRIDES = {
     "teacher": "teacher",
@@ -112,6 +115,20 @@ def _add_training_options(parser: argparse.ArgumentParser, command: str) -> None
     parser.add_argument("--no-dedupe", action="store_true", help="keep duplicate training pairs")
     parser.add_argument("--dev-file", help="STS-B dev file: SentEval sts-dev.csv or stsbenchmark.tsv.gz")
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision even on CUDA")
+    parser.add_argument(
+        "--precision", choices=["auto", "float32", "bfloat16"],
+        help="auto (default): fp16 mixed precision on CUDA, float32 on the CPU; float32; bfloat16: bf16 autocast "
+        "(CPU or GPU; the SCT objective stays float32)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--batch-order", choices=["random", "length"],
+        help="random (default, the paper): shuffled batches; length: shuffled pools of 50 batches sorted by length "
+        "(less padding, same pairs per epoch)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--freeze-word-embeddings", action="store_true", default=None,
+        help="do not train the word-embedding matrix (no gradient, no optimiser update)",
+    )  # fmt: skip
     parser.add_argument("--logging-steps", type=int, help="log the loss every N steps (default 8)")
     parser.add_argument("--eval-batch-size", type=int, help="batch size for dev encoding (default 128)")
     parser.add_argument("--keep-checkpoints", action="store_true", help="keep checkpoints in the finished run")

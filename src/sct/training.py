@@ -33,6 +33,7 @@ CURVES_PNG = "training_curves.png"
 VIEW_MODES = ("pairs", "identical")
 OBJECTIVES = ("sct", "simcse", "distill")
 RECIPES = ("joint", "two-stage")
+PRECISIONS = ("auto", "float32", "bfloat16")
 STAGE_1_SUFFIX = ".stage1"
 TWO_STAGE_KEY = "two_stage_recipe"
 
@@ -72,6 +73,9 @@ class TrainConfig:
     data_dir: str | None = None
     dev_file: str | None = None
     amp: bool = True
+    precision: str = "auto"  # auto: fp16 AMP on CUDA (unless amp is off), float32 on CPU; bfloat16: bf16 autocast
+    batch_order: str = "random"  # random (the paper) or length: sct.batching
+    freeze_word_embeddings: bool = False  # the word-embedding matrix gets no gradient and no optimiser update
     logging_steps: int = 8
     eval_batch_size: int = 128
     keep_checkpoints: bool = False
@@ -112,6 +116,12 @@ class TrainConfig:
         problems.extend(self._queue_init_problems())
         if self.simcse_temperature <= 0:
             problems.append(f"SimCSE temperature must be > 0, got {self.simcse_temperature}")
+        from sct.batching import BATCH_ORDERS
+
+        if self.precision not in PRECISIONS:
+            problems.append(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.batch_order not in BATCH_ORDERS:
+            problems.append(f"--batch-order must be one of {', '.join(BATCH_ORDERS)}, got {self.batch_order!r}")
         if self.views not in VIEW_MODES:
             problems.append(f"--views must be one of {', '.join(VIEW_MODES)}, got {self.views!r}")
         try:
@@ -554,6 +564,8 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
     projection = None
     if teacher is not None and model.get_embedding_dimension() != teacher.dim:
         model, projection = project_to(model, teacher.dim)
+    if config.freeze_word_embeddings:
+        freeze_word_embeddings(model)
     saved_max_seq_length = model.max_seq_length
     model.max_seq_length = config.max_seq_length
     loss = build_loss(config, model, teacher)
@@ -591,6 +603,13 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
         columns["label"] = list(range(len(pairs)))
     dataset = Dataset.from_dict(columns)
     cuda = torch.cuda.is_available()
+    bf16 = config.precision == "bfloat16"
+    if config.batch_order == "length":
+        from sct.batching import LengthBucketBatchSampler
+
+        sampler_option: dict[str, Any] = {"batch_sampler": LengthBucketBatchSampler}
+    else:
+        sampler_option = {}
     args = SentenceTransformerTrainingArguments(
         output_dir=str(work / "checkpoints"),
         num_train_epochs=config.epochs,
@@ -603,7 +622,8 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
         weight_decay=config.weight_decay,
         adam_epsilon=config.adam_epsilon,
         optim="adamw_torch",
-        fp16=cuda and config.amp,
+        fp16=cuda and config.amp and config.precision == "auto",
+        bf16=bf16,
         eval_strategy="steps",
         eval_steps=config.eval_steps,
         eval_on_start=checkpoint is None,
@@ -622,7 +642,9 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
         dataloader_drop_last=world > 1,  # every process must gather equal-sized reference batches
         dataloader_pin_memory=cuda,
         ddp_find_unused_parameters=True if world > 1 else None,  # e.g. BERT's pooler, unused by mean pooling
-        use_cpu=world > 1 and not cuda,  # accelerate treats a CPU process group as distributed (gloo) only so
+        # accelerate treats a CPU process group as distributed (gloo), and runs bf16 autocast on the CPU, only so
+        use_cpu=(world > 1 or bf16) and not cuda,
+        **sampler_option,
     )
     stop = StopRequest()
     callbacks = [_make_callbacks(loss, work, time.time(), resumed_step + 1 if checkpoint else 0, stop)]
@@ -726,6 +748,18 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
         output,
     )
     return summary
+
+
+def freeze_word_embeddings(model) -> int:
+    """Stop training the transformer's word-embedding matrix (most of a small student's parameters).
+
+    For the 2-layer MiniLM cut it is 11.7M of 15.6M parameters: frozen, it gets no gradient and no AdamW
+    update, while position and token-type embeddings, LayerNorm and every layer still train.
+    """
+    embeddings = model[0].auto_model.get_input_embeddings()
+    embeddings.weight.requires_grad_(False)
+    logger.info("word embeddings frozen: %d parameters", embeddings.weight.numel())
+    return embeddings.weight.numel()
 
 
 def project_to(model, dim: int):

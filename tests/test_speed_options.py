@@ -1,0 +1,116 @@
+"""The options that make a step cheaper: length-bucketed batches, frozen word embeddings, bf16 autocast."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sct.batching import length_bucketed_batches
+from sct.cli import main
+
+ARGS = ["--batch-size", "8", "-k", "32", "--max-steps", "10", "--eval-steps", "2", "--logging-steps", "1",
+        "--max-seq-length", "16", "--seed", "7"]  # fmt: skip
+
+
+def _args(tiny_bert, pairs_file, dev_file, out, *extra):
+    return ["train", str(pairs_file), "-o", str(out), "--model", tiny_bert, "--dev-file", str(dev_file), *ARGS, *extra]
+
+
+def test_one_pool_is_sorted_by_length_and_cut_into_batches():
+    lengths = [5, 1, 4, 2, 3, 6]
+    batches = length_bucketed_batches(lengths, batch_size=2, seed=0, drop_last=False)
+    # one pool holds everything; sorted by length the indices are 1, 3, 4, 2, 0, 5
+    assert sorted(map(sorted, batches)) == [[0, 5], [1, 3], [2, 4]]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 200), min_size=1, max_size=400),
+    batch_size=st.integers(1, 9),
+    seed=st.integers(0, 5),
+    drop_last=st.booleans(),
+)
+def test_every_epoch_sees_every_pair_once_in_batches_of_neighbouring_lengths(lengths, batch_size, seed, drop_last):
+    batches = length_bucketed_batches(lengths, batch_size, seed, drop_last)
+    seen = [i for b in batches for i in b]
+    assert len(seen) == len(set(seen))
+    if drop_last:
+        assert all(len(b) == batch_size for b in batches)
+        assert len(seen) == len(lengths) // batch_size * batch_size
+    else:
+        assert sorted(seen) == list(range(len(lengths)))
+        assert sum(len(b) < batch_size for b in batches) <= 1
+    assert batches == length_bucketed_batches(lengths, batch_size, seed, drop_last), "a function of the seed"
+
+
+def test_bucketing_cuts_the_padding_of_a_caption_like_corpus():
+    import random
+
+    rng = random.Random(0)
+    lengths = [min(32, int(rng.lognormvariate(2.6, 0.35))) for _ in range(6400)]  # mostly ~14, a tail at 32
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    plain = sum(max(lengths[i] for i in order[j : j + 64]) for j in range(0, len(order), 64))
+    bucketed = sum(max(lengths[i] for i in b) for b in length_bucketed_batches(lengths, 64, 0, False))
+    assert bucketed < 0.7 * plain
+
+
+def test_frozen_word_embeddings_keep_their_values_while_the_layers_train(tiny_bert, pairs_file, dev_file, tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    out = tmp_path / "run"
+    assert main(_args(tiny_bert, pairs_file, dev_file, out, "--freeze-word-embeddings", "--patience", "0")) == 0
+    before = SentenceTransformer(tiny_bert)[0].auto_model
+    after = SentenceTransformer(str(out))[0].auto_model
+    assert torch.equal(before.embeddings.word_embeddings.weight, after.embeddings.word_embeddings.weight)
+    assert not torch.equal(before.encoder.layer[0].attention.self.query.weight,
+                           after.encoder.layer[0].attention.self.query.weight)  # fmt: skip
+    assert json.loads((out / "run_config.json").read_text())["config"]["freeze_word_embeddings"] is True
+
+
+def test_bfloat16_runs_the_encoder_under_cpu_autocast(tiny_bert, pairs_file, dev_file, tmp_path, monkeypatch):
+    from sct import models
+
+    seen: list[torch.dtype] = []
+    real_load = models.load_student
+
+    def load_and_watch(*args, **kwargs):
+        model, info = real_load(*args, **kwargs)
+        query = model[0].auto_model.encoder.layer[0].attention.self.query
+        query.register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
+        return model, info
+
+    monkeypatch.setattr(models, "load_student", load_and_watch)
+    assert main(_args(tiny_bert, pairs_file, dev_file, tmp_path / "run", "--precision", "bfloat16")) == 0
+    assert seen and torch.bfloat16 in seen, "the encoder's products ran in bf16"
+    seen.clear()
+    assert main(_args(tiny_bert, pairs_file, dev_file, tmp_path / "plain")) == 0
+    assert seen and set(seen) == {torch.float32}
+
+
+def test_length_bucketed_run_resumes_bit_for_bit(tiny_bert, pairs_file, dev_file, tmp_path, monkeypatch):
+    from tests.test_reliability import _sigterm_during_step_6, _trace
+
+    extra = ("--batch-order", "length", "--epochs", "3")
+    reference = tmp_path / "reference"
+    assert main(_args(tiny_bert, pairs_file, dev_file, reference, *extra)) == 0
+    out = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        _sigterm_during_step_6(patch)
+        assert main(_args(tiny_bert, pairs_file, dev_file, out, *extra)) == 130
+    assert main(["train", "--resume", str(out)]) == 0
+    strip = ("elapsed_s",)
+    got = [{k: v for k, v in r.items() if k not in strip} for r in _trace(out)]
+    want = [{k: v for k, v in r.items() if k not in strip} for r in _trace(reference)]
+    assert got == want
+
+
+@pytest.mark.parametrize("flag", [("--precision", "half"), ("--batch-order", "sorted")])
+def test_unknown_choices_are_refused(tiny_bert, pairs_file, dev_file, tmp_path, flag):
+    with pytest.raises(SystemExit) as exit_info:
+        main(_args(tiny_bert, pairs_file, dev_file, tmp_path / "run", *flag))
+    assert exit_info.value.code == 2
