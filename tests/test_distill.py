@@ -8,36 +8,6 @@ from pathlib import Path
 import pytest
 
 from sct.cli import main
-from tests.conftest import WORDS
-
-
-@pytest.fixture(scope="session")
-def tiny_teacher(tmp_path_factory) -> str:
-    """A sentence-transformers teacher (BERT 48-d + mean pooling + Normalize) with a word-level vocabulary."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-    from transformers import BertConfig, BertModel, BertTokenizer
-
-    torch.manual_seed(1)
-    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "!", *dict.fromkeys(WORDS)]
-    tokenizer = BertTokenizer(vocab={t: i for i, t in enumerate(tokens)})
-    config = BertConfig(
-        vocab_size=len(tokens),
-        hidden_size=48,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    raw = tmp_path_factory.mktemp("tiny-teacher-raw")
-    BertModel(config).save_pretrained(raw)
-    tokenizer.save_pretrained(raw)
-    transformer = Transformer(str(raw))
-    model = SentenceTransformer(modules=[transformer, Pooling(48, pooling_mode="mean"), Normalize()])
-    path = tmp_path_factory.mktemp("tiny-teacher")
-    model.save(str(path))
-    return str(path)
 
 
 def _distill_args(student, teacher, pairs_file, dev_file, out, cache, *extra):

@@ -42,6 +42,8 @@ TRAIN_OVERRIDES = {
     "logging_steps": "logging_steps",
     "eval_batch_size": "eval_batch_size",
     "precision": "precision",
+    "time_budget": "time_budget",
+    "milestones": "milestones",
     "batch_order": "batch_order",
     "freeze_word_embeddings": "freeze_word_embeddings",
 }
@@ -105,6 +107,16 @@ def _add_training_options(parser: argparse.ArgumentParser, command: str) -> None
     parser.add_argument("--max-seq-length", type=int, help="training max_seq_length (default 32)")
     parser.add_argument("--epochs", type=float, help="at most this many epochs (default 10)")
     parser.add_argument("--max-steps", type=int, help="stop after this many steps (overrides --epochs)")
+    parser.add_argument(
+        "--time-budget", type=float, metavar="MINUTES",
+        help="stop at the first step after this many CPU minutes (the process's CPU time, carried across resumes; "
+        "a teacher cache built by another run is charged too); the schedule still spans --max-steps",
+    )  # fmt: skip
+    parser.add_argument(
+        "--milestones",
+        metavar="M1,M2,...",
+        help="CPU minutes at which to keep a copy of the best model so far (RUN/milestones/cpu<M>min)",
+    )
     parser.add_argument("--eval-steps", type=int, help="evaluate STS-B dev every N steps (default 64)")
     parser.add_argument("--patience", type=int, help="early stopping patience in evaluations (default 7; 0 off)")
     parser.add_argument("--warmup-ratio", type=float, help="fraction of steps for linear warm-up (default 0.1)")

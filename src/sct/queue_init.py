@@ -116,11 +116,17 @@ def encoder_rows(model: Any, sentences: list[str], batch_size: int) -> Tensor:
 
 
 def teacher_rows(sentences: list[str], teacher_settings: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
-    """The teacher's embeddings of ``sentences`` from the teacher cache (computed into it on a miss)."""
+    """The teacher's embeddings of ``sentences`` from the teacher cache (computed into it on a miss), and the
+    cache entry (with the CPU time its build cost when another process built it)."""
     import numpy as np
 
     from sct.teacher import teacher_embeddings
 
     cached = teacher_embeddings([(s, s) for s in sentences], **teacher_settings)
     rows, _ = cached.lookup(np.arange(len(sentences)))
-    return torch.from_numpy(rows), {"directory": str(cached.directory), "manifest": cached.manifest}
+    cache = {
+        "directory": str(cached.directory),
+        "manifest": cached.manifest,
+        "charged_cpu_seconds": cached.charged_cpu_seconds,
+    }
+    return torch.from_numpy(rows), cache

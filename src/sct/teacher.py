@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,11 +118,18 @@ class TeacherSettings:
 class TeacherEmbeddings:
     """Row lookup from training-pair index to the teacher's embeddings of view 1 and view 2."""
 
-    def __init__(self, embeddings: np.ndarray, rows: np.ndarray, directory: Path, manifest: dict[str, Any]):
+    def __init__(self, embeddings: np.ndarray, rows: np.ndarray, directory: Path, manifest: dict[str, Any],
+                 from_cache: bool = False):  # fmt: skip
         self.embeddings = embeddings  # read-only memmap, one row per unique text
         self.rows = rows  # n_pairs x 2 indices into ``embeddings``
         self.directory = directory
         self.manifest = manifest
+        self.from_cache = from_cache  # found complete, not computed by this process
+
+    @property
+    def charged_cpu_seconds(self) -> float:
+        """The CPU time building this entry cost, when another process built it (0 when built here)."""
+        return float(self.manifest.get("build_cpu_seconds", 0.0)) if self.from_cache else 0.0
 
     @property
     def dim(self) -> int:
@@ -172,6 +180,7 @@ def _encode_chunks(
     key: str,
     start: int,
     chunk: int,
+    cpu_start: float,
 ) -> np.ndarray:
     """Encode ``texts[start:]`` chunk by chunk into the memmap (created at the first chunk, when the
     dimension is known), recording progress after each so a crash loses at most one chunk."""
@@ -186,7 +195,9 @@ def _encode_chunks(
                 memmap = np.lib.format.open_memmap(directory / EMBEDDINGS, mode="w+", dtype=np.float32, shape=shape)
             memmap[begin:end] = embeddings
             memmap.flush()
-            write_json_atomic(directory / PROGRESS, {"key": key, "done": end})
+            write_json_atomic(
+                directory / PROGRESS, {"key": key, "done": end, "cpu_seconds": time.process_time() - cpu_start}
+            )
             bar.update(end - begin)
     assert memmap is not None, "no texts to encode"
     return memmap
@@ -213,19 +224,21 @@ def load_or_compute(
         verdict = _verify(directory, key, len(texts))
         if isinstance(verdict, dict):
             logger.info("teacher embeddings: cache hit %s (%d texts)", directory, len(texts))
-            return TeacherEmbeddings(np.load(path, mmap_mode="r"), rows, directory, verdict)
+            return TeacherEmbeddings(np.load(path, mmap_mode="r"), rows, directory, verdict, from_cache=True)
         logger.warning("teacher cache %s is not usable (%s): recomputing it", directory, verdict)
         shutil.rmtree(directory)
 
     memmap = _resumable(directory, key, len(texts))
-    start = 0
+    start, earlier_cpu = 0, 0.0
     if memmap is None:
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
     else:
-        start = int(json.loads((directory / PROGRESS).read_text())["done"])
+        progress = json.loads((directory / PROGRESS).read_text())
+        start, earlier_cpu = int(progress["done"]), float(progress.get("cpu_seconds", 0.0))
         logger.info("teacher embeddings: resuming %s at %d of %d texts", directory, start, len(texts))
-    memmap = _encode_chunks(encode, texts, memmap, directory, key, start, chunk)
+    cpu_start = time.process_time() - earlier_cpu
+    memmap = _encode_chunks(encode, texts, memmap, directory, key, start, chunk, cpu_start)
     dim = int(memmap.shape[1])
     del memmap
 
@@ -243,6 +256,7 @@ def load_or_compute(
         "dtype": "float32",
         "file_bytes": path.stat().st_size,
         "file_sha256": file_sha256(path),
+        "build_cpu_seconds": round(time.process_time() - cpu_start, 3),  # charged to runs that find it built
     }
     write_json_atomic(directory / MANIFEST, manifest, sort_keys=True)
     os.remove(directory / PROGRESS)

@@ -76,6 +76,8 @@ class TrainConfig:
     precision: str = "auto"  # auto: fp16 AMP on CUDA (unless amp is off), float32 on CPU; bfloat16: bf16 autocast
     batch_order: str = "random"  # random (the paper) or length: sct.batching
     freeze_word_embeddings: bool = False  # the word-embedding matrix gets no gradient and no optimiser update
+    time_budget: float | None = None  # CPU minutes: stop at the first step past it (sct.budget)
+    milestones: str | None = None  # "15,30,60": keep the best model as of each CPU-minute milestone
     logging_steps: int = 8
     eval_batch_size: int = 128
     keep_checkpoints: bool = False
@@ -145,6 +147,14 @@ class TrainConfig:
             problems.append(f"warm-up ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.epochs <= 0:
             problems.append(f"epochs must be > 0, got {self.epochs}")
+        if self.time_budget is not None and not 0 < self.time_budget < float("inf"):
+            problems.append(f"--time-budget must be a positive number of CPU minutes, got {self.time_budget}")
+        try:
+            from sct.budget import parse_milestones
+
+            parse_milestones(self.milestones)
+        except ValueError as exc:
+            problems.append(str(exc))
         if self.max_steps is not None and self.max_steps < 1:
             problems.append(f"max steps must be >= 1, got {self.max_steps}")
         if self.max_samples is not None and self.max_samples < 1:
@@ -374,18 +384,24 @@ class StopRequest:
         self._previous.clear()
 
 
-def _make_callbacks(loss, work: Path, started: float, log_from_step: int, stop: StopRequest | None = None):
+def _make_callbacks(loss, work: Path, clock, log_from_step: int, stop: StopRequest | None = None,
+                    time_budget: float | None = None, milestones=None):  # fmt: skip
+    """The run's trainer callback; ``clock`` is the run's :class:`sct.budget.RunClock` (CPU and wall time)."""
     import torch
     from transformers import TrainerCallback
 
     log_path = work / TRAINING_LOG
 
     class RunCallback(TrainerCallback):
-        """Writes the JSONL log, saves SCT's loss state into checkpoints, scores the final step."""
+        """Writes the JSONL log, saves SCT's loss state and the clock into checkpoints, scores the final step,
+        stops at the CPU-time budget, and keeps the best model at each milestone."""
+
+        budget_reached = False
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             logs = logs or {}
-            record: dict[str, Any] = {"step": state.global_step, "elapsed_s": round(time.time() - started, 2)}
+            record: dict[str, Any] = {"step": state.global_step, "elapsed_s": round(clock.wall_seconds(), 2),
+                                      "cpu_s": round(clock.cpu_seconds(), 2)}  # fmt: skip
             if "loss" in logs:
                 record["loss"] = logs["loss"]
             if "learning_rate" in logs:
@@ -393,7 +409,7 @@ def _make_callbacks(loss, work: Path, started: float, log_from_step: int, stop: 
             record.update({k: v for k, v in logs.items() if k.startswith("loss_")})
             if DEV_METRIC in logs:
                 record["dev_spearman"] = round(logs[DEV_METRIC] * 100, 4)
-            if len(record) > 2 and state.global_step >= log_from_step and state.is_world_process_zero:
+            if len(record) > 3 and state.global_step >= log_from_step and state.is_world_process_zero:
                 with open(log_path, "a") as handle:
                     handle.write(json.dumps(record) + "\n")
 
@@ -404,13 +420,23 @@ def _make_callbacks(loss, work: Path, started: float, log_from_step: int, stop: 
             if stop is not None and stop.requested():
                 control.should_save = True
                 control.should_training_stop = True
+            if time_budget is not None and clock.cpu_seconds() >= 60 * time_budget:
+                self.budget_reached = True
+                control.should_evaluate = True
+                control.should_save = True
+                control.should_training_stop = True
 
         def on_save(self, args, state, control, **kwargs):
             checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-            if state.is_world_process_zero and checkpoint.is_dir() and hasattr(loss, "loss_state_dict"):
+            if not (state.is_world_process_zero and checkpoint.is_dir()):
+                return
+            clock.save(checkpoint)
+            if hasattr(loss, "loss_state_dict"):
                 tmp = checkpoint / (LOSS_STATE + ".tmp")
                 torch.save({k: v.detach().cpu() for k, v in loss.loss_state_dict().items()}, tmp)
                 os.replace(tmp, checkpoint / LOSS_STATE)
+            if milestones is not None:
+                milestones.checkpoint_saved(clock, state.global_step, state.best_model_checkpoint, state.best_metric)
 
     return RunCallback()
 
@@ -474,7 +500,7 @@ def initialise_queues(config: TrainConfig, loss, model, training_texts: set[str]
     if teacher_count:
         rows, cache = teacher_rows(held_out.sentences[:teacher_count], _teacher_settings(config))
         loss.fill_teacher_queues(rows)
-        info.update(teacher_rows=teacher_count, teacher_cache=cache)
+        info.update(teacher_rows=teacher_count, teacher_cache=cache, charged_cpu_seconds=cache["charged_cpu_seconds"])
     info["seconds"] = round(time.time() - started, 1)
     logger.info("queues filled from %d held-out sentences in %.1f s", held_out.summary()["used"], info["seconds"])
     return info
@@ -500,7 +526,10 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
     there, so ``--resume`` can continue either stage).
     """
     config.validate()
+    from sct.budget import RunClock
     from sct.distributed import barrier, init_process_group, is_main_process, launched_world_size, main_process_first
+
+    clock = RunClock()  # CPU time counts from here: data, teacher cache, queue init and training
 
     world, main = launched_world_size(), is_main_process()
     if config.batch_size % world:
@@ -530,6 +559,8 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
     barrier()
     checkpoint = latest_checkpoint(work, config.objective != "simcse") if config.resume else None
     recorded = read_json_if_present(work / RUN_CONFIG) if checkpoint is not None else {}
+    if checkpoint is not None:  # what the run had cost when that checkpoint was saved, plus what it costs now
+        clock.continue_from(checkpoint)
     if config.resume and checkpoint is None:
         logger.warning("no complete checkpoint in %s: starting the run from the beginning", work)
     run_info = {
@@ -555,6 +586,8 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
 
         with main_process_first():  # the main process fills the cache; the others then read it
             teacher = teacher_embeddings(pairs, **_teacher_settings(config))
+        if checkpoint is None:  # found in the cache: charge this run the CPU time it took to build
+            clock.charge(teacher.charged_cpu_seconds)
         run_info["teacher_cache"] = {"directory": str(teacher.directory), "manifest": teacher.manifest}
         if main:
             write_json_atomic(work / RUN_CONFIG, run_info, sort_keys=True)
@@ -573,6 +606,8 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
     if checkpoint is None:  # a resumed run takes its queues from the checkpoint
         with main_process_first():  # a teacher-queue cache entry is filled once
             queue_init = initialise_queues(config, loss, model, {t for pair in file_pairs for t in pair})
+        if queue_init is not None:
+            clock.charge(queue_init.get("charged_cpu_seconds", 0.0))
     else:
         queue_init = recorded.get("queue_init")
     if queue_init is not None:
@@ -647,7 +682,15 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
         **sampler_option,
     )
     stop = StopRequest()
-    callbacks = [_make_callbacks(loss, work, time.time(), resumed_step + 1 if checkpoint else 0, stop)]
+    milestones = None
+    if config.milestones:
+        from sct.budget import Milestones, parse_milestones
+
+        milestones = Milestones(parse_milestones(config.milestones), work, saved_max_seq_length)
+    run_callback = _make_callbacks(
+        loss, work, clock, resumed_step + 1 if checkpoint else 0, stop, config.time_budget, milestones
+    )
+    callbacks = [run_callback]
     if world > 1:
         from sct.distributed import LossGradientSync
 
@@ -693,8 +736,15 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
     state = trainer.state
     model.max_seq_length = saved_max_seq_length
     best_step = int(state.best_model_checkpoint.rsplit("-", 1)[-1]) if state.best_model_checkpoint else None
+    if milestones is not None and main:
+        milestones.run_ended(clock, state.global_step, state.best_model_checkpoint, state.best_metric)
     summary = {
         "status": "finished",
+        "stop_reason": "time budget"
+        if run_callback.budget_reached
+        else "early stopping"
+        if state.global_step < state.max_steps
+        else "max steps",
         "best_dev_spearman": None if state.best_metric is None else state.best_metric * 100,
         "best_step": best_step,
         "steps": state.global_step,
@@ -703,6 +753,9 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
         "train_loss": train_output.training_loss,
         "train_seconds": round(elapsed, 1),
         "seconds_per_step": round(elapsed / max(1, state.global_step - resumed_step), 3),
+        "cpu_seconds": round(clock.cpu_seconds(), 1),
+        "cpu_seconds_charged": round(clock.charged, 1),  # a teacher cache another process built, this session
+        "wall_seconds": round(clock.wall_seconds(), 1),
         "sct_commit": run_info["environment"]["sct_commit"],
     }
     if not main:  # the main process writes the run
