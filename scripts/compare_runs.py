@@ -2,7 +2,8 @@
 
   python scripts/compare_runs.py RUNS.json --output results.json [--work-dir runs/compare] [--data-dir DIR]
 
-  python scripts/compare_runs.py RUNS.json --output results.json --resume   (keep OUTPUT's finished rows)
+  python scripts/compare_runs.py RUNS.json --output results.json --resume   (keep OUTPUT's finished rows,
+                                                                           continue interrupted runs)
 
 RUNS.json: {"common": ["--preset", "minilm-l2", "--max-steps", "400", ...],
             "baseline_model": "sentence-transformers/all-MiniLM-L6-v2", "baseline_args": ["--student-layers", "2"],
@@ -12,7 +13,8 @@ distill for `sct distill`) then `python -m sct evaluate --tasks sts`; a two-stag
 row for its stage 1. The results JSON (and a markdown table beside it) holds every run's STS scores, best dev
 score, timing and the commit it ran at. --resume keeps the rows (and baseline) an earlier, interrupted or
 extended, run of the same spec wrote to OUTPUT when their command, train file, args and the common args are
-unchanged, and runs only the rest.
+unchanged, continues a run interrupted mid-training from its last checkpoint, and runs only the rest. A run
+with --milestones gets each CPU-time milestone's model scored too (row["milestones"]).
 """
 
 from __future__ import annotations
@@ -64,6 +66,26 @@ def _row(label: str, run: dict, run_dir: Path, sts_path: Path, wall_seconds: flo
         "wall_seconds": round(wall_seconds, 1),
         "sct_commit": git_commit(),
     }
+
+
+def _milestones(run_dir: Path, work_dir: Path, name: str, final: dict, data: list[str], log: Path) -> list[dict]:
+    """Each CPU-time milestone of a ``--milestones`` run (sct.budget) scored on STS; the final model stands for
+    milestones copied as "." (the run's end)."""
+    path = run_dir / "milestones.json"
+    if not path.is_file():
+        return []
+    scored = []
+    for record in json.loads(path.read_text())["milestones"]:
+        if record["model"] == ".":
+            sts = {"avg": final["avg"], "sts": final["sts"]}
+        else:
+            out = work_dir / f"{name.replace(' ', '-')}-{Path(record['model']).name}-sts.json"
+            sct("evaluate", str(run_dir / record["model"]), "--tasks", "sts", "--output-json", str(out),
+                "--label", f"{name} @ {record['cpu_minutes']:g} CPU min", *data, log=log)  # fmt: skip
+            result = json.loads(out.read_text())
+            sts = {"avg": result["avg"], "sts": {t: result["tasks"][t]["spearman"] for t in TASK_ORDER}}
+        scored.append({**record, **sts})
+    return scored
 
 
 def _finished_rows(output: Path, spec: dict) -> tuple[dict | None, dict[str, list[dict]]]:
@@ -123,8 +145,11 @@ def main() -> None:
             continue
         started = time.time()
         try:
-            sct(run.get("command", "train"), run["train_file"], "-o", str(run_dir), "--overwrite",
-                *spec.get("common", []), *run.get("args", []), *data, log=log)  # fmt: skip
+            if args.resume and run_dir.with_name(run_dir.name + ".incomplete").is_dir():
+                sct(run.get("command", "train"), "--resume", str(run_dir), *data, log=log)  # an interrupted run
+            else:
+                sct(run.get("command", "train"), run["train_file"], "-o", str(run_dir), "--overwrite",
+                    *spec.get("common", []), *run.get("args", []), *data, log=log)  # fmt: skip
             evaluated = [(name, run_dir)]
             stage_1 = json.loads((run_dir / "run_summary.json").read_text()).get("stage_1")
             if stage_1:
@@ -134,6 +159,7 @@ def main() -> None:
                 sct("evaluate", str(directory), "--tasks", "sts", "--output-json", str(sts_path), "--label", label,
                     *data, log=log)  # fmt: skip
                 result["rows"].append(_row(label, run, directory, sts_path, time.time() - started))
+            result["rows"][-1]["milestones"] = _milestones(run_dir, args.work_dir, name, result["rows"][-1], data, log)
         except subprocess.CalledProcessError as exc:
             result["rows"].append({"name": name, "error": f"exit {exc.returncode}; see {log}"})
             continue

@@ -107,9 +107,11 @@ class Milestones:
             )
 
     def run_ended(self, clock: RunClock, step: int, best_checkpoint: str | None, best_dev: float | None) -> None:
-        """Milestones the run did not reach (it finished or stopped early): the final model stands for them."""
+        """Milestones without a copy yet: the final (best) model stands for them. One the run's CPU time passed
+        (it stopped at its budget) counts as reached; one it stopped short of (max steps, early stopping) not."""
         for minutes in self.pending():
-            self._record(minutes, clock, step, best_checkpoint, best_dev, model=".", reached=False)
+            reached = clock.cpu_seconds() >= 60 * minutes
+            self._record(minutes, clock, step, best_checkpoint, best_dev, model=".", reached=reached)
 
     def _copy_model(self, checkpoint: Path, target: Path) -> None:
         partial = target.with_name(target.name + ".partial")
