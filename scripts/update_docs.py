@@ -432,6 +432,14 @@ def main() -> None:
         for name, body in study.blocks().items():
             text = _block(name, body, text)
         reproduction.write_text(text)
+    budget_page = ROOT / "docs" / "cpu-budget.md"
+    if budget_page.is_file():
+        import cpu_budget  # scripts/cpu_budget.py: queue init, speed levers, the step's parts, the budget curve
+
+        text = budget_page.read_text()
+        for name, body in cpu_budget.blocks().items():
+            text = _block(name, body, text)
+        budget_page.write_text(text)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,194 @@
+"""docs/cpu-budget.md's generated blocks: queue initialisation, speed levers, the step's parts, the budget curve.
+
+Called by scripts/update_docs.py. Sources: results/study/queue-init-l2.json, levers-l2.json and budget-curve-l2.json
+(scripts/compare_runs.py on scripts/study/*.json) and benchmarks/results/step_parts.json (benchmarks/step_parts.py).
+A block whose results are missing names the command that produces them.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+import reproduction as study  # scripts/reproduction.py: the shared readers, provenance and noise verdicts
+
+from sct.plots import plot_dev_curves, plot_xy
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDY = ROOT / "results" / "study"
+STEP_PARTS = ROOT / "benchmarks" / "results" / "step_parts.json"
+RUN = (
+    "python scripts/compare_runs.py scripts/study/{0}.json --output results/study/{0}.json "
+    "--work-dir runs/study/{0} --resume"
+)
+
+
+def _missing(spec: str) -> str:
+    return f"Not run yet: `{RUN.format(spec)}` writes `results/study/{spec}.json`.\n"
+
+
+def _mean(values: list[float]) -> float:
+    return statistics.fmean(values)
+
+
+def _queue_init_cells(rows: dict[str, dict]) -> dict[tuple[int, str], list[dict]]:
+    """Rows named "k=K, INIT (seed S)" grouped by (K, INIT)."""
+    cells: dict[tuple[int, str], list[dict]] = {}
+    for name, row in rows.items():
+        setting = name.split(" (seed ")[0]
+        k, init = setting.removeprefix("k=").split(", ")
+        cells.setdefault((int(k), init), []).append(row)
+    return cells
+
+
+def queue_init_block() -> str:
+    data = study._study("queue-init-l2")
+    if data is None:
+        return _missing("queue-init-l2")
+    cells = _queue_init_cells(study._rows(data))
+    sizes = sorted({k for k, _ in cells})
+    lines = [
+        "| k | queues start from | STS avg (mean ± sd over seeds) | best STS-B dev "
+        "| mean STS-B dev at step 0 → 64 → end |",
+        "|---|---|---|---|---|",
+    ]
+    for k in sizes:
+        for init in ("random", "encoder"):
+            rows = cells.get((k, init), [])
+            if not rows:
+                continue
+            mean, sd = study._mean_sd([r["avg"] for r in rows])
+            curve = [_mean([r["dev_curve"][i][1] for r in rows]) for i in (0, 1, -1)]
+            lines.append(
+                f"| {k:,} | {init} | {mean:.2f}" + (f" ± {sd:.2f} ({len(rows)})" if sd is not None else "")
+                + f" | {_mean([r['best_dev_spearman'] for r in rows]):.2f} | {' → '.join(f'{c:.2f}' for c in curve)} |"
+            )  # fmt: skip
+    series = {
+        f"queues from {init}": [(k, _mean([r["avg"] for r in cells[(k, init)]])) for k in sizes if (k, init) in cells]
+        for init in ("random", "encoder")
+    }
+    plot_xy(series, STUDY / "queue_init_figure4.png", "Figure 4 at the CPU budget (200 steps): STS avg, mean of seeds",
+            "queue size k (log scale)", "STS avg", log_x=True)  # fmt: skip
+    seed = min(name.split("(seed ")[1].rstrip(")") for name in study._rows(data))
+    plot_dev_curves(
+        {f"k = {k:,}, {init}": cells[(k, init)][0]["dev_curve"] for k in sizes for init in ("random", "encoder")},
+        STUDY / "queue_init_dev_curves.png",
+        f"STS-B dev during training, random vs encoder-filled queues (seed {seed})",
+    )
+    gains = {k: _mean([r["avg"] for r in cells[(k, "encoder")]]) - _mean([r["avg"] for r in cells[(k, "random")]])
+             for k in sizes}  # fmt: skip
+    verdicts = ", ".join(f"k = {k:,}: {g:+.2f} ({study._verdict(g, 1)})" for k, g in gains.items())
+    text = (
+        "\n".join(lines)
+        + f"\n\nFilling the queues from the initial student (`--queue-init encoder`) minus random queues, STS avg: "
+        f"{verdicts}. "
+    )
+    if {(128, "encoder"), (128, "random")} <= cells.keys() and len(sizes) > 1:
+        step64 = {key: _mean([r["dev_curve"][1][1] for r in rows]) for key, rows in cells.items()}
+        large = sizes[-1]
+        size_gain = _mean([r["avg"] for r in cells[(large, "encoder")]]) - _mean(
+            [r["avg"] for r in cells[(128, "encoder")]]
+        )
+        text += (
+            f"The early collapse mostly goes away: mean STS-B dev at step 64 with k = {large:,} is "
+            f"{step64[(large, 'encoder')]:.2f} from encoder-filled queues against {step64[(large, 'random')]:.2f} from "
+            f"random ones (step 0: {cells[(large, 'random')][0]['dev_curve'][0][1]:.2f}). Queue size itself, with "
+            f"encoder-filled queues, k = {large:,} minus k = 128: {size_gain:+.2f} ({study._verdict(size_gain, 1)}): "
+            "the paper's rise with k (Figure 4, ten epochs) is not visible at 200 steps; the budget curve below runs "
+            "k = 16,384 with encoder-filled queues for longer.\n\n"
+        )
+    return (
+        text
+        + "![Figure 4 with both inits](../results/study/queue_init_figure4.png)\n"
+        + "![dev curves with both inits](../results/study/queue_init_dev_curves.png)\n\n"
+        + study._provenance(data, STUDY / "queue-init-l2.json")
+        + "\n"
+    )
+
+
+def levers_block() -> str:
+    data = study._study("levers-l2")
+    if data is None:
+        return _missing("levers-l2")
+    rows = study._rows(data)
+    base = rows.get("current (random batches, float32)")
+    lines = [
+        "| step | seconds per step | speed-up | best STS-B dev | Δ dev | STS avg |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in rows.items():
+        speed = base["seconds_per_step"] / row["seconds_per_step"] if base else float("nan")
+        delta = row["best_dev_spearman"] - base["best_dev_spearman"] if base else float("nan")
+        lines.append(
+            f"| {name} | {row['seconds_per_step']:.3f} | {speed:.2f}x | {row['best_dev_spearman']:.2f} | "
+            f"{delta:+.2f} | {row['avg']:.2f} |"
+        )
+    return (
+        "\n".join(lines)
+        + "\n\nSeconds per step are wall seconds over the whole run (dev evaluations every 64 steps included) on the "
+        "otherwise idle 2-core machine, one seed; a dev difference inside seed noise (the queue-init study's seed "
+        "spread, about 0.5 STS-B dev) is no effect. " + study._provenance(data, STUDY / "levers-l2.json") + "\n"
+    )
+
+
+def step_parts_block() -> str:
+    data = study._load(STEP_PARTS)
+    if data is None:
+        return "Not run yet: `.venv/bin/python benchmarks/step_parts.py` writes `benchmarks/results/step_parts.json`.\n"
+    parts = list(data["rows"][0]["parts_seconds"])
+    lines = ["| variant | B | " + " | ".join(p.replace("_", " ") for p in parts)
+             + " | step s | speed-up | padding | matmul GFLOP/s | FLOP bound s | step / bound |",
+             "|---|---|" + "---|" * (len(parts) + 6)]  # fmt: skip
+    for row in data["rows"]:
+        cells = " | ".join(f"{row['parts_seconds'][p]:.3f}" for p in parts)
+        lines.append(
+            f"| {row['variant']} | {row['batch_size']} | {cells} | {row['step_seconds']:.3f} | {row['speedup']:.2f}x | "
+            f"{row['padding_fraction']:.0%} | {row['matmul_gflops']:.0f} | {row['bound_seconds']:.3f} | "
+            f"{row['step_over_bound']:.1f}x |"
+        )
+    return (
+        "\n".join(lines)
+        + f"\n\nMedian seconds per part over the timed steps (variants interleaved, so every one sees the same load), "
+        f"k = {data['rows'][0]['queue_size']:,}, {data['threads']} threads; the FLOP bound counts the encoder's and "
+        "the objective's matrix products on the batch's real (unpadded) tokens at the best rate this machine's matmul "
+        f"reached on those shapes in the same run. Produced by `{data['command']}` at commit "
+        f"`{data['environment']['sct_commit']}`; JSON: `{STEP_PARTS.relative_to(ROOT)}`.\n"
+    )
+
+
+def budget_curve_block() -> str:
+    data = study._study("budget-curve-l2")
+    if data is None:
+        return _missing("budget-curve-l2")
+    series, lines = (
+        {},
+        ["| method | CPU minutes | STS avg | best STS-B dev | step | wall minutes |", "|---|---|---|---|---|---|"],
+    )
+    for row in data["rows"]:
+        if "avg" not in row:
+            continue
+        points = [m for m in row.get("milestones", []) if m["reached"]]
+        series[row["name"]] = [(m["cpu_minutes"], m["avg"]) for m in points]
+        for m in points:
+            lines.append(
+                f"| {row['name']} | {m['cpu_minutes']:g} | {m['avg']:.2f} | {m['best_dev_spearman']:.2f} | "
+                f"{m['best_step']} | {m['at_wall_minutes']:.1f} |"
+            )
+    plot_xy({n: p for n, p in series.items() if p}, STUDY / "budget_curve.png",
+            "2-layer student: STS avg against CPU time", "process CPU minutes (log scale)", "STS avg",
+            log_x=True)  # fmt: skip
+    ran = {r["name"] for r in data["rows"]}
+    left = [r["name"] for r in data["spec"]["runs"] if r["name"] not in ran]
+    text = "\n".join(lines) + "\n\n![budget curve](../results/study/budget_curve.png)\n\n"
+    if left:
+        text += "Not run yet (the spec's later rows): " + "; ".join(left) + ".\n\n"
+    return text + study._provenance(data, STUDY / "budget-curve-l2.json") + "\n"
+
+
+def blocks() -> dict[str, str]:
+    return {
+        "cpu_queue_init": queue_init_block(),
+        "cpu_levers": levers_block(),
+        "cpu_step_parts": step_parts_block(),
+        "cpu_budget_curve": budget_curve_block(),
+    }
