@@ -124,7 +124,7 @@ def dev_seconds(variant: Variant) -> float:
     """One STS-B dev evaluation as `sct train` runs it (sentence-transformers' evaluator, batch 128)."""
     from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
 
-    from sct.data import load_dev_set
+    from sct.evaluation.sts import load_dev_set
 
     dev = load_dev_set(None, None)
     scores = [s / 5 for s in dev.scores]

@@ -1,26 +1,47 @@
 #!/usr/bin/env bash
-# The main job: STS of the 2-layer proxy student, SCT training on a corpus sample, STS again.
-# Usage: scripts/demo.sh [RUN_DIR]   (make demo runs it after setting up .venv)
+# The main job: STS of the 2-layer proxy student, SCT training on a corpus sample, STS again, then the model in use.
+# Usage: scripts/demo.sh [RUN_DIR]   (make demo runs it after setting up .venv; the default run is recorded in
+# docs/results/demo/, which the README's demo block is generated from)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${1:-runs/demo}
 STEPS=${DEMO_STEPS:-400}
 SCT=.venv/bin/sct
+PY=.venv/bin/python
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 mkdir -p "$(dirname "$RUN")"
+TIMINGS="$RUN-timings.tsv"
+: > "$TIMINGS"
+stage() {  # stage NAME COMMAND...: run it and record its wall seconds
+    local name=$1 start=$SECONDS
+    shift
+    "$@"
+    printf '%s\t%s\n' "$name" "$((SECONDS - start))" >> "$TIMINGS"
+}
 
-echo "== 1/4 training sentences: 30,000 from the caption and nli domains of the corpus"
-$SCT corpus --domains caption,nli --max-samples 30000 --seed 1000 --output "$RUN-sentences.txt"
+echo "== 1/5 training sentences: 30,000 from the caption and nli domains of the corpus"
+stage "select sentences" $SCT corpus --domains caption,nli --max-samples 30000 --seed 1000 --output "$RUN-sentences.txt"
 
-echo "== 2/4 STS before training: all-MiniLM-L6-v2 cut to its first 2 layers"
-$SCT evaluate sentence-transformers/all-MiniLM-L6-v2 --student-layers 2 --tasks sts \
+echo "== 2/5 STS before training: all-MiniLM-L6-v2 cut to its first 2 layers"
+stage "evaluate before" $SCT evaluate sentence-transformers/all-MiniLM-L6-v2 --student-layers 2 --tasks sts \
     --label "before (all-MiniLM-L6-v2, 2 layers)" --output-json "$RUN-sts-before.json"
 
-echo "== 3/4 SCT training: preset minilm-l2, dropout-only views, $STEPS steps"
-$SCT train "$RUN-sentences.txt" --views identical --preset minilm-l2 --max-steps "$STEPS" \
-    --output-dir "$RUN" --overwrite
+echo "== 3/5 SCT training: preset minilm-l2, dropout-only views, queues filled from the student, $STEPS steps"
+stage "train" $SCT train "$RUN-sentences.txt" --views identical --preset minilm-l2 --queue-init encoder \
+    --batch-order length --max-steps "$STEPS" --output-dir "$RUN" --overwrite
 
-echo "== 4/4 STS after training (before, after and the difference)"
-$SCT evaluate "$RUN" --tasks sts --label "after (SCT, $STEPS steps)" \
+echo "== 4/5 STS after training (before, after and the difference)"
+stage "evaluate after" $SCT evaluate "$RUN" --tasks sts --label "after (SCT, $STEPS steps)" \
     --baseline-json "$RUN-sts-before.json" --output-json "$RUN-sts-after.json"
-echo "run: $RUN (model, training_log.jsonl, training_curves.png, run_summary.json)"
+
+echo "== 5/5 the model in use: semantic search, untrained and trained student side by side"
+stage "search example" $PY scripts/demo_search.py "$RUN" --output "$RUN-search.json"
+
+echo
+echo "time per stage (wall seconds, $(nproc) CPUs):"
+awk -F'\t' '{printf "  %-18s %5d s\n", $1, $2; t += $2} END {printf "  %-18s %5d s\n", "total", t}' "$TIMINGS"
+echo "model: $RUN (load it with SentenceTransformer(\"$RUN\"); card: $RUN/README.md; curves: $RUN/training_curves.png)"
+if [ "$RUN" = runs/demo ]; then  # the default run is the one the README shows
+    $PY scripts/update_docs.py --demo-run "$RUN"
+    echo "recorded in docs/results/demo/ and the README's demo block"
+fi

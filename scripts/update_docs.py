@@ -65,8 +65,24 @@ def demo_block() -> str:
         f"k {cfg['queue_size']}, lr {cfg['learning_rate']}, τ_θ {cfg['online_temperature']}, "
         f"τ_ref {cfg['reference_temperature']}, {cfg['max_steps']} steps, so a short run, not the paper's "
         f"10-epoch budget. Produced by `make demo` at commit `{env['sct_commit']}`; JSON, log and curves in "
-        f"`docs/results/demo/`.\n\n![training curves](docs/results/demo/training_curves.png)\n"
+        f"`docs/results/demo/`.\n\n![training curves](docs/results/demo/training_curves.png)\n" + _demo_extras(demo)
     )
+
+
+def _demo_extras(demo: Path) -> str:
+    """The demo's stage timings and its search example (untrained against trained top hits)."""
+    text = ""
+    if (demo / "timings.tsv").is_file():
+        rows = [line.split("\t") for line in (demo / "timings.tsv").read_text().splitlines() if line]
+        text += "\n| stage | wall seconds |\n|---|---|\n" + "".join(f"| {n} | {s} |\n" for n, s in rows)
+        text += f"| total | {sum(int(s) for _, s in rows)} |\n"
+    if (demo / "search.json").is_file():
+        hits = json.loads((demo / "search.json").read_text())
+        text += "\nSemantic search over the demo's 20 built-in sentences (top 3 by cosine):\n"
+        for query, before, after in zip(hits["queries"], hits["before"], hits["after"], strict=True):
+            text += f'\n| "{query}": untrained student | trained student |\n|---|---|\n'
+            text += "".join(f"| {a[1]:.2f} {a[0]} | {b[1]:.2f} {b[0]} |\n" for a, b in zip(before, after, strict=True))
+    return text
 
 
 def views_block() -> str:
@@ -395,7 +411,7 @@ def copy_demo(run: Path) -> None:
     demo.mkdir(parents=True, exist_ok=True)
     for name in ("run_summary.json", "run_config.json", "training_log.jsonl", "training_curves.png"):
         shutil.copy(run / name, demo / name)
-    for suffix in ("sts-before.json", "sts-after.json"):
+    for suffix in ("sts-before.json", "sts-after.json", "timings.tsv", "search.json"):
         shutil.copy(run.with_name(f"{run.name}-{suffix}"), demo / suffix)
 
 

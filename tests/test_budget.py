@@ -91,7 +91,7 @@ def test_resumed_run_keeps_counting_time_from_its_checkpoint(tiny_bert, pairs_fi
 
 @pytest.mark.parametrize(("flag", "value", "message"), [
     ("--time-budget", "0", "positive number of CPU minutes"),
-    ("--time-budget", "nan", "positive number of CPU minutes"),
+    ("--time-budget", "nan", "--time-budget must be a finite number"),
     ("--milestones", "30,15", "increasing"),
 ])  # fmt: skip
 def test_bad_budgets_are_one_line_errors(tiny_bert, pairs_file, dev_file, tmp_path, capsys, flag, value, message):

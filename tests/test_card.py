@@ -25,3 +25,26 @@ def test_card_written_by_training_and_refreshed(tiny_bert, pairs_file, dev_file,
     assert text.count("<!-- sct-card:begin -->") == 1 and "Not evaluated yet" not in text
     assert "| STS-B | 12.50 |" in text and "| sicke (accuracy) | 61.00 |" in text
     assert "2.0M parameters vs BERT-Tiny (4M)" in text
+
+
+def test_evaluate_refreshes_the_card_which_names_the_final_path_and_no_none(
+    tiny_bert, pairs_file, dev_file, tmp_path, monkeypatch
+):
+    from sct.evaluation import suite
+
+    out = tmp_path / "run"
+    args = ["train", str(pairs_file), "-o", str(out), "--model", tiny_bert, "--batch-size", "8", "-k", "16",
+            "--max-steps", "2", "--eval-steps", "2", "--max-seq-length", "16", "--dev-file", str(dev_file)]  # fmt: skip
+    assert main(args) == 0
+    scores = {t: {"spearman": 50.0 + i} for i, t in enumerate(("STS12", "STS13", "STS14", "STS15", "STS16", "STS-B",
+                                                                 "SICK-R"))}  # fmt: skip
+    monkeypatch.setattr(suite, "run_tasks", lambda *a, **k: {"tasks": scores, "avg": 53.0, "downstream": {},
+                        "skipped": {}, "failed": {}, "requested": list(scores)})  # fmt: skip
+    monkeypatch.setattr("sct.data.find_data_root", lambda *a: None)
+    assert main(["evaluate", str(out), "--tasks", "sts"]) == 0
+    text = (out / "README.md").read_text()
+    card = text[text.index("<!-- sct-card:begin -->") : text.index("<!-- sct-card:end -->")]
+    assert "Not evaluated yet" not in card and "| STS avg (7 tasks) | 53.00 |" in card
+    assert "None" not in card and ".incomplete" not in card
+    assert 'SentenceTransformer("run")' in card and (out.parent / "run").is_dir()
+    assert "nearest paper row by parameter count: fine-tuning SCT on BERT-Tiny" in card

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from sct.data import (
     find_data_root,
-    load_dev_set,
     prepare_pairs,
     read_corpus,
     read_pairs,
@@ -18,6 +17,7 @@ from sct.data import (
     read_stsb_sentence_transformers,
 )
 from sct.errors import DataError
+from sct.evaluation.sts import load_dev_set
 
 
 def test_read_pairs_normalises_whitespace_and_skips_blank_lines(tmp_path):

@@ -66,15 +66,69 @@ def card_section(run: Path) -> str:
         lines += ["", "Not evaluated yet: `sct evaluate RUN_DIR --tasks all`, then `sct card RUN_DIR`."]
     paper = paper_results()
     sizes = paper["parameters_m"]
-    model = nearest_model(evaluation.get("parameters"), list(sizes), sizes)
+    parameters = evaluation.get("parameters") or parameter_count(run)
+    model = nearest_model(parameters, list(sizes), sizes)
     run_record = Run(label=run.name, evaluation=evaluation, config=config, summary=summary, run_info=info)
-    lines += ["", f"**Differences from the paper's setting** (nearest paper row: {kind} {method} {model}):"]
+    if model is None:
+        lines += ["", "**Differences from the paper's setting** (no paper row to compare: parameter count unknown):"]
+    else:
+        nearest = f"{kind} {method} on {model}, {sizes[model]}M parameters against this model's {parameters / 1e6:.1f}M"
+        lines += ["", f"**Differences from the paper's setting** (nearest paper row by parameter count: {nearest}):"]
     lines += [f"- {d}" for d in deviations(run_record, kind, model, paper)]
     env = info.get("environment", {})
+    final = run.with_name(run.name.removesuffix(".incomplete"))  # the card is written just before the rename
     lines += ["", f"Trained with sct commit `{env.get('sct_commit')}` (torch {env.get('torch')}, "
-              f"sentence-transformers {env.get('sentence_transformers')}); load it with "
-              f"`SentenceTransformer(\"{run}\")`.", END]  # fmt: skip
+              f"sentence-transformers {env.get('sentence_transformers')}).", "", *_usage(final.name), END]  # fmt: skip
     return "\n".join(lines)
+
+
+def parameter_count(run: Path) -> int | None:
+    """Parameters in the run's saved weights (read from the safetensors headers), or None without weights."""
+    from safetensors import safe_open
+
+    total = 0
+    for file in sorted(run.glob("*.safetensors")):
+        with safe_open(str(file), framework="pt") as handle:
+            for key in handle.keys():  # noqa: SIM118 - safe_open handles are not dicts
+                count = 1
+                for size in handle.get_slice(key).get_shape():
+                    count *= size
+                total += count
+    return total or None
+
+
+def _usage(name: str) -> list[str]:
+    """How to load and use the model: sentence-transformers, and plain transformers with mean pooling."""
+    return [
+        "**Intended use**: English sentence embeddings for semantic similarity, search and clustering of short "
+        "texts (trained and scored on sentences; inputs past max_seq_length are truncated).",
+        "",
+        "```python",
+        "from sentence_transformers import SentenceTransformer",
+        f'model = SentenceTransformer("{name}")  # this directory',
+        'embeddings = model.encode(["A man is playing a guitar.", "Someone plays an instrument."])',
+        "```",
+        "",
+        "Without sentence-transformers (mean pooling over the attention mask, as the model was trained):",
+        "",
+        "```python",
+        "import torch",
+        "from transformers import AutoModel, AutoTokenizer",
+        f'tokenizer, encoder = AutoTokenizer.from_pretrained("{name}"), AutoModel.from_pretrained("{name}")',
+        'batch = tokenizer(["A man is playing a guitar."], padding=True, truncation=True, return_tensors="pt")',
+        "with torch.no_grad():",
+        "    tokens = encoder(**batch).last_hidden_state",
+        'mask = batch["attention_mask"].unsqueeze(-1).float()',
+        "embeddings = (tokens * mask).sum(1) / mask.sum(1)",
+        "```",
+        "",
+        "**Limitations**: English only; trained on short caption and NLI-style sentences; a proxy student "
+        "(all-MiniLM-L6-v2 cut to its first layers, not the paper's BERT students), so its scores are not the "
+        "paper's numbers.",
+        "",
+        "**Citation**: Limkonchotiwat, Ponwitayarat, Lowphansirikul, Udomcharoenchaikit, Chuangsuwanich and "
+        "Nutanong. *An Efficient Self-Supervised Cross-View Training For Sentence Embedding*. TACL 2023.",
+    ]
 
 
 def _queue_line(config: dict, info: dict) -> str:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
-from sct.errors import ConfigError, SCTError
+from sct.errors import ConfigError, DataError, SCTError
+from sct.ownership import refuse_output_over_input
 
 logger = logging.getLogger("sct")
 
@@ -452,12 +454,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _given_on_resume(args: argparse.Namespace, command: str) -> dict[str, Any]:
+    """The training options typed beside ``--resume`` (those differing from the parser's defaults), as fields."""
+    defaults = build_parser().parse_args([command, "--resume", args.resume])
+    fields = {**TRAIN_OVERRIDES, **DISTILL_OVERRIDES, "keep_checkpoints": "keep_checkpoints"}
+    given = {}
+    for dest, value in vars(args).items():
+        if dest in ("resume", "command", "verbose") or value == getattr(defaults, dest, value):
+            continue
+        given[fields.get(dest, dest)] = value
+    return given
+
+
 def _train_config(args: argparse.Namespace, command: str = "train"):
     from sct.presets import load_preset
     from sct.training import TrainConfig, resume_config
 
     if args.resume:
-        return resume_config(args.resume)
+        return resume_config(args.resume, _given_on_resume(args, command))
     if not args.train_file or not args.output_dir:
         raise ConfigError(f"sct {command} needs a training file and --output-dir (or --resume RUN_DIR)")
     values: dict[str, Any] = {}
@@ -513,6 +527,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
 def cmd_encode(args: argparse.Namespace) -> int:
     from sct.encode import encode_file, load_model
 
+    refuse_output_over_input(args.output, [args.input])
     model = load_model(args.model, args.max_seq_length)
     print(json.dumps(encode_file(model, args.input, args.output, args.batch_size, args.normalize)))
     return 0
@@ -548,7 +563,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from sct.install import INSTALLABLE, install_model
-    from sct.models import sct_home
+    from sct.paths import sct_home
 
     if args.models_command == "list":
         for name, spec in INSTALLABLE.items():
@@ -606,17 +621,35 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(format_sts_table(rows))
     if result["downstream"] or result["skipped"] or result["failed"]:
         print(("\n" if result["tasks"] else "") + format_downstream_table(result))
+    bad = _non_finite(result)
+    if bad:  # never stored, and never merged over a finite score
+        raise DataError(f"{args.model}: non-finite score at {', '.join(bad[:3])} (constant similarities: a "
+                        "collapsed model?); nothing written")  # fmt: skip
     if args.output_json:
         write_json_atomic(args.output_json, result)
     run_results = Path(args.model) / EVALUATION_JSON
     if (Path(args.model) / "run_config.json").is_file():  # a run directory keeps its results for `sct report`
         old = read_json_if_present(run_results)
         write_json_atomic(run_results, merge_results(old, result))
-        print(f"results merged into {run_results}")
+        from sct.card import write_model_card
+
+        write_model_card(args.model)  # the card never contradicts the scores beside it
+        print(f"results merged into {run_results} (model card refreshed)")
     if result["failed"]:
         print(f"sct evaluate: {len(result['failed'])} task(s) failed: {', '.join(result['failed'])}", file=sys.stderr)
         return 1
     return 0
+
+
+def _non_finite(value: Any, where: str = "") -> list[str]:
+    """Dotted paths of every NaN or infinite number in a JSON-like value."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _non_finite(v, f"{where}.{k}" if where else str(k))]
+    if isinstance(value, list | tuple):
+        return [p for i, v in enumerate(value) for p in _non_finite(v, f"{where}[{i}]")]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [where]
+    return []
 
 
 def _difference(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -690,6 +723,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from sct.data import write_json_atomic, write_lines_atomic
     from sct.report import build_report, load_run, plot_report
 
+    for output in filter(None, (args.output, args.plot)):
+        refuse_output_over_input(output, args.runs)
     runs = [load_run(path) for path in args.runs]
     markdown, rows = build_report(runs)
     print(markdown, end="")
@@ -717,6 +752,7 @@ def cmd_corpus(args: argparse.Namespace) -> int:
     if args.input is None or not args.no_leakage_guard:
         root = find_data_root(args.data_dir)
     path = Path(args.input) if args.input else root.corpus
+    refuse_output_over_input(args.output, [path])
     domains = None if args.domains == "all" else {d.strip() for d in args.domains.split(",") if d.strip()}
     sentences, stats = select_sentences(
         path,
@@ -748,6 +784,9 @@ def cmd_views(args: argparse.Namespace) -> int:
         raise ConfigError("--workers, --chunk-size and --max-words must be >= 1")
     if args.min_overlap is not None and not 0 <= args.min_overlap <= 1:
         raise ConfigError(f"--min-overlap must be between 0 and 1, got {args.min_overlap}")
+    refuse_output_over_input(args.output, [args.input])
+    if args.report:
+        refuse_output_over_input(args.report, [args.input, args.output], "--report")
     sentences, blank = read_sentence_file(args.input)
     view1, view2, stats = build_views(
         sentences,
@@ -801,6 +840,11 @@ COMMANDS = {
 }
 
 
+def _one_line(exc: BaseException) -> str:
+    """An error as one line (a library's multi-line message joined), so scripts and users read it whole."""
+    return "; ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -815,10 +859,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except TrainingStopped as exc:
-        print(f"sct {args.command}: {exc}", file=sys.stderr)
+        print(f"sct {args.command}: {_one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except SCTError as exc:
-        print(f"sct {args.command}: error: {exc}", file=sys.stderr)
+        print(f"sct {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"sct {args.command}: interrupted", file=sys.stderr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import math
 import os
 import random
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sct.errors import DataError
-from sct.models import sct_home
+from sct.paths import sct_home
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,11 +96,17 @@ def iter_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
     ``.gz`` files are read through gzip.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"{path}: file not found")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, expected a text file")
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file (a FIFO or device?), expected a text file")
     try:
         with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as handle:
             for lineno, raw in enumerate(handle, start=1):
+                if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]  # a UTF-8 byte-order mark is encoding, not text
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
@@ -204,9 +211,12 @@ class LabelledPairs:
 def parse_score(path: Path, lineno: int, text: str) -> float:
     """A gold similarity score; anything else names file:line."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError as exc:
         raise DataError(f"{path}:{lineno}: expected a numeric gold score, found {text!r}") from exc
+    if not math.isfinite(value):
+        raise DataError(f"{path}:{lineno}: expected a finite gold score, found {text!r}")
+    return value
 
 
 def read_stsb_sentence_transformers(path: str | os.PathLike, split: str = "dev", name: str = "sts-dev") -> ScoredPairs:
@@ -226,27 +236,6 @@ def read_stsb_sentence_transformers(path: str | os.PathLike, split: str = "dev",
     if not scores:
         raise DataError(f"{path}: no rows with split {split!r}")
     return ScoredPairs(name, s1, s2, scores)
-
-
-def load_dev_set(dev_file: str | os.PathLike | None, data_dir: str | os.PathLike | None) -> ScoredPairs:
-    """STS-B dev: a given file (either layout), else ``STSBenchmark/sts-dev.csv`` under the data root."""
-    if dev_file is not None:
-        path = Path(dev_file)
-        if not path.is_file():
-            raise DataError(f"{path}: dev file not found")
-        if path.name.endswith(".tsv.gz") or path.name.endswith(".tsv"):
-            return read_stsb_sentence_transformers(path)
-    else:
-        root = find_data_root(data_dir)
-        path = root.senteval / "STS" / "STSBenchmark" / "sts-dev.csv"
-        if not path.is_file():
-            raise DataError(f"{path}: STS-B dev set not found under the data root {root.root}")
-    from sct.evaluation.sts import read_stsb_split  # the SentEval STS-B reader the test split uses too
-
-    dev = read_stsb_split(path)
-    if not dev.scores:
-        raise DataError(f"{path}: no sentence pairs found")
-    return dev
 
 
 def write_lines_atomic(path: str | os.PathLike, lines: list[str]) -> None:
@@ -289,7 +278,11 @@ def write_json_atomic(path: str | os.PathLike, data: Any, sort_keys: bool = Fals
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=sort_keys, ensure_ascii=False) + "\n", encoding="utf-8")
+    try:  # strict JSON: a NaN or infinity is a bug upstream, never something to store
+        text = json.dumps(data, indent=2, sort_keys=sort_keys, ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:
+        raise ValueError(f"{path}: refusing to write a non-finite number ({exc})") from exc
+    tmp.write_text(text + "\n", encoding="utf-8")
     tmp.replace(path)
 
 
@@ -298,7 +291,6 @@ __all__ = [
     "ScoredPairs",
     "find_data_root",
     "iter_lines",
-    "load_dev_set",
     "prepare_pairs",
     "read_corpus",
     "read_pairs",

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from sct.data import file_sha256, write_json_atomic
 from sct.errors import DataError
-from sct.models import sct_home
+from sct.paths import sct_home
 
 logger = logging.getLogger(__name__)
 CHUNK = 1 << 20

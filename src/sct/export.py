@@ -44,14 +44,17 @@ def export_onnx(model_name: str, output_dir: str | Path, max_seq_length: int | N
     from torch import nn
 
     from sct.data import file_sha256, write_json_atomic
-    from sct.encode import load_model
+    from sct.models import load_student
 
     output = Path(output_dir)
     if output.exists():
         raise ConfigError(f"{output} already exists; remove it or choose another --output")
     if is_onnx_export(model_name):
         raise ConfigError(f"{model_name} is already an ONNX export; export the model it was made from")
-    model = load_model(model_name, max_seq_length)
+    model, _ = load_student(model_name, architecture="as-is")  # every module as saved
+    model.eval()
+    if max_seq_length is not None:
+        model.max_seq_length = max_seq_length
     kinds = [type(module).__name__ for module in model]
     unsupported = [kind for kind in kinds if kind not in SUPPORTED_MODULES]
     if unsupported:

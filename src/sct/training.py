@@ -9,17 +9,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 import shutil
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sct.data import load_dev_set, prepare_pairs, read_json_if_present, read_pairs, read_sentences, write_json_atomic
+from sct.data import prepare_pairs, read_json_if_present, read_pairs, read_sentences, write_json_atomic
 from sct.errors import ConfigError, DataError, TrainingStopped
 from sct.losses import NonFiniteLoss, validate_sct_hyperparameters
+from sct.ownership import check_replaceable, exclusive_output, made_by, mark
 from sct.provenance import environment
 
 logger = logging.getLogger(__name__)
@@ -100,7 +103,13 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Reject bad values before any data or model is loaded."""
-        problems = []
+        problems = [
+            f"--{f.name.replace('_', '-')} must be a finite number, got {value}"
+            for f in dataclasses.fields(self)
+            if isinstance(value := getattr(self, f.name), float) and not math.isfinite(value)
+        ]
+        if problems:  # a NaN passes every comparison below: report it alone
+            raise ConfigError("; ".join(problems))
         if self.model is None:
             problems.append("no model: pass --model or --preset")
         if self.student_architecture not in ("mean-pooling", "as-is"):
@@ -237,6 +246,7 @@ def _check_output(config: TrainConfig, remove: bool = True) -> tuple[Path, Path]
         if not config.overwrite:
             what = "a finished run" if finished else "files"
             raise ConfigError(f"output directory {output} already holds {what}; pass --overwrite to replace it")
+        check_replaceable(output)
     if config.resume:
         if not work.is_dir():
             raise ConfigError(f"nothing to resume: {work} does not exist")
@@ -245,6 +255,7 @@ def _check_output(config: TrainConfig, remove: bool = True) -> tuple[Path, Path]
             raise ConfigError(
                 f"an interrupted run exists at {work}: pass --resume to continue it or --overwrite to discard it"
             )
+        check_replaceable(work, "work directory")
         if remove:
             shutil.rmtree(work)
     return output, work
@@ -271,12 +282,28 @@ def load_training_pairs(config: TrainConfig, pairs: list[tuple[str, str]] | None
     return prepared
 
 
-def resume_config(run: str | Path) -> TrainConfig:
-    """The configuration of the interrupted run ``run`` (or ``run.incomplete``), to continue it.
+# Options that may change when a run resumes: how long it goes on, how often it is scored, what it keeps, where
+# the data lives. Everything else (learning rate, temperatures, data, model, ...) shaped the optimizer and
+# queue state in the checkpoint and is refused.
+RESUMABLE_CHANGES = ("max_steps", "epochs", "patience", "eval_steps", "time_budget", "milestones", "keep_last",
+                     "keep_checkpoints", "data_dir", "logging_steps", "eval_batch_size")  # fmt: skip
+
+
+def resume_config(run: str | Path, changes: dict[str, Any] | None = None) -> TrainConfig:
+    """The configuration of the interrupted run ``run`` (or ``run.incomplete``), to continue it, with ``changes``
+    (options given beside ``--resume``) applied where they may change; any other change is refused.
 
     A two-stage distillation interrupted in either stage resumes as the whole recipe: its stage runs
     record the recipe's configuration, and an interrupted stage 1 is found beside ``run``.
     """
+    changes = changes or {}
+    refused = sorted(k for k in changes if k not in RESUMABLE_CHANGES)
+    if refused:
+        names = ", ".join("--" + k.replace("_", "-") for k in refused)
+        raise ConfigError(
+            f"cannot change {names} on --resume (the checkpoint's optimizer and queues were made with the old "
+            f"values); only {', '.join('--' + k.replace('_', '-') for k in RESUMABLE_CHANGES)} may change"
+        )
     run = Path(run)
     if run.name.endswith(".incomplete"):
         run = run.with_name(run.name.removesuffix(".incomplete"))
@@ -286,7 +313,8 @@ def resume_config(run: str | Path) -> TrainConfig:
         if path.is_file():
             stored = json.loads(path.read_text())
             config = stored.get(TWO_STAGE_KEY, {}).get("distill_config", stored["config"])
-            config.update(resume=True, overwrite=False)
+            # the run is where it is now: a copied or renamed run resumes itself, not the original
+            config.update(changes, output_dir=str(run), resume=True, overwrite=False)
             return TrainConfig(**config)
     raise ConfigError(f"cannot resume: no interrupted run at {candidates[0]} ({RUN_CONFIG} not found)")
 
@@ -323,6 +351,18 @@ def checkpoint_problem(path: Path, needs_loss_state: bool = True) -> str | None:
     for name in ("optimizer.pt", "scheduler.pt"):
         if not (path / name).is_file() or (path / name).stat().st_size == 0:
             return f"{name} missing or empty"
+    for file in sorted([*path.glob("*.pt"), *path.glob("*.pth")]):  # every state a resume loads, read in full
+        if file.name == LOSS_STATE:
+            continue
+        try:
+            torch.load(file, map_location="cpu", weights_only=False)  # written by this run's trainer
+        except Exception as exc:  # noqa: BLE001
+            return f"{file.name} unreadable ({type(exc).__name__}: {exc})"
+    for file in sorted(path.glob("*.json")):
+        try:
+            json.loads(file.read_text())
+        except (OSError, ValueError) as exc:
+            return f"{file.name} unreadable ({exc})"
     return None
 
 
@@ -523,9 +563,24 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
     """Train as configured; returns the run summary (also written as ``run_summary.json``).
 
     ``extra_info`` is recorded in ``run_config.json`` (the two-stage recipe notes its full configuration
-    there, so ``--resume`` can continue either stage).
+    there, so ``--resume`` can continue either stage). The main process holds the output's lock throughout.
     """
     config.validate()
+    from sct.distributed import is_main_process
+
+    if not is_main_process():
+        return _train(config, extra_info, owner="")
+    work, owner = work_dir_for(config.output_dir), uuid.uuid4().hex
+    with exclusive_output(Path(config.output_dir)):
+        try:
+            return _train(config, extra_info, owner)
+        except BaseException:  # a run this call started that never saved a step leaves no stub behind
+            if made_by(work, owner) and not any((work / "checkpoints").glob("checkpoint-*")):
+                shutil.rmtree(work, ignore_errors=True)
+            raise
+
+
+def _train(config: TrainConfig, extra_info: dict[str, Any] | None, owner: str) -> dict[str, Any]:
     from sct.budget import RunClock
     from sct.distributed import barrier, init_process_group, is_main_process, launched_world_size, main_process_first
 
@@ -543,6 +598,8 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
         check_writable(config.teacher_cache or default_cache_dir())
     file_pairs = read_training_file(config)
     pairs = load_training_pairs(config, file_pairs)
+    from sct.evaluation.sts import load_dev_set
+
     dev = load_dev_set(config.dev_file, config.data_dir)
 
     import torch
@@ -556,6 +613,8 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
 
     if main:
         work.mkdir(parents=True, exist_ok=True)
+        if not config.resume:
+            mark(work, "run", owner)
     barrier()
     checkpoint = latest_checkpoint(work, config.objective != "simcse") if config.resume else None
     recorded = read_json_if_present(work / RUN_CONFIG) if checkpoint is not None else {}
@@ -577,6 +636,13 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
         run_info["preset"] = load_preset(config.preset, command=None)
     if world > 1:
         run_info["processes"] = world
+    if checkpoint is not None:  # options changed on resume, with the step they took effect from
+        history, before = list(recorded.get("resume_changes", [])), recorded.get("config", {})
+        changed = {k: [before.get(k), run_info["config"][k]] for k in RESUMABLE_CHANGES
+                   if before.get(k) != run_info["config"][k]}  # fmt: skip
+        if changed:
+            history.append({"step": int(checkpoint.name.split("-")[-1]), "changed": changed})
+        run_info["resume_changes"] = history
     if main:
         write_json_atomic(work / RUN_CONFIG, run_info, sort_keys=True)
 
@@ -721,7 +787,7 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
         raise TrainingStopped(
             f"{exc} at step {trainer.state.global_step + 1}: stopped before that step's update. Last good "
             f"checkpoint: {latest_checkpoint(work, config.objective != 'simcse') or 'none yet'}. Lower "
-            f"--learning-rate or raise the temperatures, then {resume_hint} (or start again with --overwrite).",
+            f"--learning-rate or raise the temperatures and start again with --overwrite ({resume_hint} keeps them).",
             exit_code=3,
         ) from exc
     finally:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 from scipy.stats import spearmanr
 
-from sct.data import ScoredPairs, parse_score
+from sct.data import ScoredPairs, find_data_root, parse_score, read_stsb_sentence_transformers
 from sct.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -194,13 +195,35 @@ def evaluate_sts(
 
 def format_sts_table(rows: list[tuple[str, dict[str, Any]]]) -> str:
     """A markdown table in the paper's column order, one row per (label, result)."""
-    header = ["model", *TASK_ORDER, "Avg."]
+    ran = [t for t in TASK_ORDER if any(t in result["tasks"] for _, result in rows)]
+    with_avg = len(ran) > 1  # an average of one task is that task
+    header = ["model", *ran, *(["Avg."] if with_avg else [])]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for label, result in rows:
         cells = [label]
-        for task in TASK_ORDER:
+        for task in ran:
             value = result["tasks"].get(task, {}).get("spearman")
             cells.append("-" if value is None else f"{value:.2f}")
-        cells.append(f"{result['avg']:.2f}")
+        if with_avg:
+            cells.append(f"{result['avg']:.2f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def load_dev_set(dev_file: str | os.PathLike | None, data_dir: str | os.PathLike | None) -> ScoredPairs:
+    """STS-B dev: a given file (either layout), else ``STSBenchmark/sts-dev.csv`` under the data root."""
+    if dev_file is not None:
+        path = Path(dev_file)
+        if not path.is_file():
+            raise DataError(f"{path}: dev file not found")
+        if path.name.endswith(".tsv.gz") or path.name.endswith(".tsv"):
+            return read_stsb_sentence_transformers(path)
+    else:
+        root = find_data_root(data_dir)
+        path = root.senteval / "STS" / "STSBenchmark" / "sts-dev.csv"
+        if not path.is_file():
+            raise DataError(f"{path}: STS-B dev set not found under the data root {root.root}")
+    dev = read_stsb_split(path)
+    if not dev.scores:
+        raise DataError(f"{path}: no sentence pairs found")
+    return dev

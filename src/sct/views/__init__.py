@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,7 @@ from tqdm.auto import tqdm
 from sct.data import normalise_whitespace, write_json_atomic, write_lines_atomic
 from sct.errors import ConfigError
 from sct.leakage import sentence_key
-from sct.models import sct_home
+from sct.paths import sct_home
 from sct.views.cache import TranslationCache
 
 logger = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ def _run_engine(
     Each finished chunk is committed to the cache at once, so an interrupted run resumes where it stopped.
     Returns the outputs (None where translation failed), the number translated and the number cached.
     """
+    STOP.clear()  # a new run of the engine: an earlier Ctrl-C is over
     cache = TranslationCache(cache_dir, engine.name)
     try:
         known = cache.get_many(sentences)
@@ -104,12 +106,40 @@ def _run_engine(
                 bar.update(len(chunk))
                 return out
 
-            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-                for chunk, out in zip(chunks, pool.map(work, chunks), strict=True):
+            pool = ThreadPoolExecutor(max_workers=max(1, workers))
+            try:
+                for chunk, out in zip(chunks, pool.map(stoppable(work), chunks), strict=True):
                     known.update({s: t for s, t in zip(chunk, out, strict=True) if t})
+            except BaseException:
+                _abandon(pool)
+                raise
+            pool.shutdown(wait=True)
     finally:
         cache.close()
     return [known.get(s) for s in sentences], len(todo), len(sentences) - len(todo)
+
+
+STOP = threading.Event()  # set on Ctrl-C: queued chunks are dropped, running ones stop at their next sentence
+
+
+def stoppable(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` refused once a stop was asked for, so a queued chunk never starts after Ctrl-C."""
+
+    def call(*args: Any) -> Any:
+        if STOP.is_set():
+            raise KeyboardInterrupt
+        return function(*args)
+
+    return call
+
+
+def _abandon(pool: ThreadPoolExecutor) -> None:
+    """After an error: drop what is queued and return at once; after Ctrl-C, also tell running work to stop."""
+    import sys
+
+    if isinstance(sys.exc_info()[1], KeyboardInterrupt):
+        STOP.set()  # cleared when an engine next starts
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def build_views(
@@ -153,10 +183,16 @@ def build_views(
     def both(first: Callable[[], Any], second: Callable[[], Any]) -> tuple[list[str], list[str]]:
         """The two views' engines run side by side (each already parallel over chunks)."""
         engines = first(), second()  # constructed here so a missing engine fails before any work
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        pool = ThreadPoolExecutor(max_workers=2)
+        try:
             one = pool.submit(engine_view, engines[0], "view1")
             two = pool.submit(engine_view, engines[1], "view2")
-            return one.result(), two.result()
+            views = one.result(), two.result()
+        except BaseException:
+            _abandon(pool)
+            raise
+        pool.shutdown(wait=True)
+        return views
 
     builders: dict[str, Callable[[], tuple[list[str], list[str]]]] = {
         "bt": lambda: both(lambda: apertium("spa"), lambda: apertium("cat")),

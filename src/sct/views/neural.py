@@ -29,6 +29,10 @@ class NeuralRoundTrip:
         self.workers = max(1, workers)
 
     def _one(self, sentence: str) -> str | None:
+        from sct.views import STOP
+
+        if STOP.is_set():  # Ctrl-C: the chunk stops at its next sentence (its translations are not cached)
+            raise KeyboardInterrupt
         try:
             pivot = self._to_pt.translate(sentence)
             back = self._to_en.translate(pivot) if pivot.strip() else ""

@@ -1,0 +1,253 @@
+"""Data safety: one writer per output, --overwrite only over sct's own outputs, no output over an input, no NaN
+stored, resume changes applied or refused, non-finite options refused, and every checkpoint file checked."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sct.cli import main
+from sct.data import parse_score, write_json_atomic
+from sct.errors import DataError
+from sct.ownership import exclusive_output
+from tests.test_reliability import _args, _sigterm_during_step_6
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_second_writer_of_one_output_is_refused_naming_the_holder(tiny_bert, pairs_file, dev_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    with exclusive_output(out):  # another process training into out (flock conflicts across open files)
+        before = _snapshot(tmp_path)
+        assert main([*_args(tiny_bert, pairs_file, dev_file, out), "--overwrite"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert f"pid {os.getpid()}" in err and len(err.splitlines()) == 1
+        assert _snapshot(tmp_path) == before
+    assert not (tmp_path / ".run.lock").exists(), "the lock file goes with its holder"
+
+
+def test_overwrite_refuses_a_directory_sct_did_not_make(tiny_bert, pairs_file, dev_file, tmp_path, capsys):
+    mine = tmp_path / "d"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("years of work")
+    assert main([*_args(tiny_bert, pairs_file, dev_file, mine), "--overwrite"]) == 2
+    assert "thesis.txt" in capsys.readouterr().err
+    assert (mine / "thesis.txt").read_text() == "years of work"
+    stub = tmp_path / "e.incomplete"  # a foreign directory where an interrupted run would be
+    stub.mkdir()
+    (stub / "notes.md").write_text("mine")
+    assert main([*_args(tiny_bert, pairs_file, dev_file, tmp_path / "e"), "--overwrite"]) == 2
+    assert (stub / "notes.md").read_text() == "mine"
+
+
+def test_overwrite_replaces_a_finished_run(tiny_bert, pairs_file, dev_file, tmp_path):
+    out = tmp_path / "run"
+    args = [*_args(tiny_bert, pairs_file, dev_file, out), "--max-steps", "2"]
+    assert main(args) == 0
+    assert (out / ".sct-output").is_file()
+    assert main([*args, "--overwrite"]) == 0
+
+
+@pytest.mark.parametrize("link", ["same", "symlink", "hardlink"])
+def test_no_command_writes_over_its_own_input(tmp_path, link, capsys):
+    source = tmp_path / "sentences.txt"
+    source.write_text("".join(f"a sentence number {i} here\n" for i in range(20)))
+    output = {"same": source, "symlink": tmp_path / "alias.txt", "hardlink": tmp_path / "hard.txt"}[link]
+    if link == "symlink":
+        output.symlink_to(source)
+    elif link == "hardlink":
+        os.link(source, output)
+    before = source.read_bytes()
+    views = ["views", str(source), "--method", "dropout", "-o", str(output)]
+    corpus = ["corpus", "--input", str(source), "--max-samples", "10", "--no-leakage-guard", "-o", str(output)]
+    for argv in (views, corpus):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert "is the input" in err and len(err.splitlines()) == 1
+        assert source.read_bytes() == before
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_a_finite_gold_score_reads_back_exactly(value):
+    assert parse_score(Path("g.txt"), 1, repr(value)) == value
+
+
+@pytest.mark.parametrize("text", ["nan", "NaN", "inf", "-inf", "Infinity"])
+def test_a_non_finite_gold_score_is_a_file_line_error(text):
+    with pytest.raises(DataError, match=r"STS\.gs\.txt:7: expected a finite gold score"):
+        parse_score(Path("STS.gs.txt"), 7, text)
+
+
+def test_json_with_nan_is_never_written_and_the_old_file_stays(tmp_path):
+    path = tmp_path / "evaluation.json"
+    write_json_atomic(path, {"avg": 70.0})
+    with pytest.raises(ValueError, match="non-finite"):
+        write_json_atomic(path, {"avg": math.nan})
+    assert json.loads(path.read_text()) == {"avg": 70.0} and not list(tmp_path.glob("*.tmp"))
+
+
+def test_evaluate_refuses_to_store_a_non_finite_score(tmp_path, monkeypatch, capsys):
+    from sct.evaluation import suite
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run_config.json").write_text("{}")
+    (run / "evaluation.json").write_text(json.dumps({"tasks": {"STS12": {"spearman": 60.0}}, "avg": 60.0}))
+    before = _snapshot(tmp_path)
+
+    class Model:
+        max_seq_length = 16
+
+        def parameters(self):
+            return []
+
+    monkeypatch.setattr("sct.models.load_student", lambda *a, **k: (Model(), type("I", (), {"to_dict": dict})()))
+    monkeypatch.setattr(suite, "run_tasks", lambda *a, **k: {"tasks": {"STS12": {"spearman": math.nan}},
+                        "avg": math.nan, "downstream": {}, "skipped": {}, "failed": {}})  # fmt: skip
+    monkeypatch.setattr("sct.data.find_data_root", lambda *a: None)
+    code = main(["evaluate", str(run), "--tasks", "sts", "--output-json", str(tmp_path / "out.json")])
+    assert code == 2 and "non-finite score at tasks.STS12.spearman" in capsys.readouterr().err
+    assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("option", ["--learning-rate", "--online-temperature", "--weight-decay"])
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_non_finite_option_is_one_line_before_any_work(tiny_bert, pairs_file, dev_file, tmp_path, capsys, option,
+                                                         value):  # fmt: skip
+    out = tmp_path / "run"
+    assert main([*_args(tiny_bert, pairs_file, dev_file, out), option, value]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{option} must be a finite number" in err and len(err.splitlines()) == 1
+    assert not out.exists() and not (tmp_path / "run.incomplete").exists()
+
+
+def test_resume_applies_length_options_records_them_and_refuses_the_rest(
+    tiny_bert, pairs_file, dev_file, tmp_path, capsys, monkeypatch
+):
+    from sct import training
+
+    real_make = training._make_callbacks
+    _sigterm_during_step_6(monkeypatch)
+    out = tmp_path / "run"
+    assert main(_args(tiny_bert, pairs_file, dev_file, out)) == 130
+    monkeypatch.setattr(training, "_make_callbacks", real_make)
+    capsys.readouterr()
+    work = tmp_path / "run.incomplete"
+    before = _snapshot(work)
+    assert main(["train", "--resume", str(out), "--learning-rate", "0.5", "--max-steps", "12"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot change --learning-rate on --resume" in err and len(err.splitlines()) == 1
+    assert _snapshot(work) == before
+    assert main(["train", "--resume", str(out), "--max-steps", "12"]) == 0
+    assert json.loads((out / "run_summary.json").read_text())["steps"] == 12
+    changes = json.loads((out / "run_config.json").read_text())["resume_changes"]
+    assert changes == [{"step": 6, "changed": {"max_steps": [10, 12]}}]
+
+
+def test_a_truncated_optimizer_state_is_skipped_like_truncated_weights(tiny_bert, pairs_file, dev_file, tmp_path,
+                                                                       monkeypatch, caplog):  # fmt: skip
+    from sct import training
+
+    real_make = training._make_callbacks
+    _sigterm_during_step_6(monkeypatch)
+    out = tmp_path / "run"
+    assert main(_args(tiny_bert, pairs_file, dev_file, out)) == 130
+    monkeypatch.setattr(training, "_make_callbacks", real_make)
+    newest = tmp_path / "run.incomplete" / "checkpoints" / "checkpoint-6"
+    optimizer = newest / "optimizer.pt"
+    optimizer.write_bytes(optimizer.read_bytes()[:200])
+    assert "optimizer.pt unreadable" in training.checkpoint_problem(newest)
+    with caplog.at_level("WARNING", logger="sct.training"):
+        assert main(["train", "--resume", str(out)]) == 0
+    assert "checkpoint-6 cannot be resumed from: optimizer.pt unreadable" in caplog.text
+
+
+def test_a_run_that_fails_before_its_first_step_leaves_no_stub(tiny_bert, pairs_file, dev_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    bad = _args(tiny_bert, pairs_file, dev_file, out)
+    bad[bad.index("--model") + 1] = str(tmp_path / "no-such-model")
+    assert main(bad) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert not (tmp_path / "run.incomplete").exists() and not out.exists()
+    assert main([*_args(tiny_bert, pairs_file, dev_file, out), "--max-steps", "2"]) == 0, "no --overwrite needed"
+
+
+def test_a_copied_interrupted_run_resumes_itself(tiny_bert, pairs_file, dev_file, tmp_path, monkeypatch):
+    import shutil
+
+    from sct import training
+
+    real_make = training._make_callbacks
+    _sigterm_during_step_6(monkeypatch)
+    assert main(_args(tiny_bert, pairs_file, dev_file, tmp_path / "run")) == 130
+    monkeypatch.setattr(training, "_make_callbacks", real_make)
+    shutil.copytree(tmp_path / "run.incomplete", tmp_path / "copy.incomplete")
+    original = _snapshot(tmp_path / "run.incomplete")
+    assert main(["train", "--resume", str(tmp_path / "copy")]) == 0
+    assert (tmp_path / "copy" / "run_summary.json").is_file()
+    assert _snapshot(tmp_path / "run.incomplete") == original, "the original run is left as it was"
+
+
+def test_a_byte_order_mark_is_not_text_and_a_directory_or_fifo_is_named(tmp_path):
+    from sct.data import read_pairs, read_sentences
+
+    path = tmp_path / "bom.txt"
+    path.write_bytes("\ufeffA first sentence here.\nA second one.\n".encode())
+    assert read_sentences(path)[0] == "A first sentence here."
+    with pytest.raises(DataError, match="is a directory, expected a text file"):
+        read_pairs(tmp_path)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match="not a regular file"):
+        read_sentences(fifo)
+
+
+def test_the_sts_table_has_no_average_column_for_one_task():
+    from sct.evaluation.sts import format_sts_table
+
+    table = format_sts_table([("m", {"tasks": {"STS-B": {"spearman": 80.0}}, "avg": 80.0})])
+    assert table.splitlines()[0] == "| model | STS-B |" and "Avg." not in table
+    two = format_sts_table([("m", {"tasks": {"STS12": {"spearman": 1.0}, "STS-B": {"spearman": 3.0}}, "avg": 2.0})])
+    assert two.splitlines()[0] == "| model | STS12 | STS-B | Avg. |"
+    assert two.splitlines()[2] == "| m | 1.00 | 3.00 | 2.00 |"
+
+
+def test_ctrl_c_in_views_stops_within_seconds_and_keeps_finished_chunks(tmp_path):
+    import threading
+    import time
+
+    from sct import views
+    from sct.views.cache import TranslationCache
+
+    class Slow:  # one second per sentence unless stopped: the whole input would take 40 s
+        name = "slow-test-engine"
+
+        def translate(self, chunk):
+            out = []
+            for sentence in chunk:
+                if views.STOP.is_set():
+                    raise KeyboardInterrupt
+                if sentence != "s0":
+                    time.sleep(1.0)
+                out.append(sentence.upper())
+            return out
+
+    sentences = [f"s{i}" for i in range(40)]
+    views.STOP.clear()
+    threading.Timer(0.5, lambda: views.STOP.set()).start()  # what a Ctrl-C in the main thread amounts to
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        views._run_engine(Slow(), sentences, tmp_path, workers=1, chunk_size=1, label="view1")
+    assert time.monotonic() - started < 3, "stopped within a few seconds, not after every queued chunk"
+    cache = TranslationCache(tmp_path, "slow-test-engine")
+    assert cache.get_many(["s0"]) == {"s0": "S0"}, "the chunk that finished before the stop is cached"
+    cache.close()
+    views.STOP.clear()
