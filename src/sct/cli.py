@@ -525,11 +525,16 @@ def cmd_distill(args: argparse.Namespace) -> int:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    from sct.encode import encode_file, load_model
+    from sct.data import read_sentences
+    from sct.encode import check_npy_output, encode_file, load_model
 
     refuse_output_over_input(args.output, [args.input])
+    check_npy_output(args.output)
+    sentences = read_sentences(args.input)  # a bad input or output is reported before the model loads
+    if not sentences:
+        raise DataError(f"{args.input}: no sentences found")
     model = load_model(args.model, args.max_seq_length)
-    print(json.dumps(encode_file(model, args.input, args.output, args.batch_size, args.normalize)))
+    print(json.dumps(encode_file(model, sentences, args.output, args.batch_size, args.normalize)))
     return 0
 
 
@@ -548,6 +553,15 @@ def cmd_search(args: argparse.Namespace) -> int:
             raise ConfigError(
                 f"--corpus-embeddings {args.corpus_embeddings}: not a readable .npy array ({exc})"
             ) from exc
+    if embeddings is not None:  # checked before the model loads: shape, rows, finiteness
+        where = f"--corpus-embeddings {args.corpus_embeddings}"
+        if embeddings.ndim != 2:
+            raise DataError(f"{where}: expected a 2-D array (one row per sentence), got shape {embeddings.shape}")
+        if len(embeddings) != len(corpus):
+            raise DataError(f"{where}: {len(embeddings)} rows for the {len(corpus)} sentences of {args.corpus}")
+        if not np.isfinite(embeddings).all():
+            row = int(np.flatnonzero(~np.isfinite(embeddings).all(axis=1))[0])
+            raise DataError(f"{where}: row {row} holds NaN or infinity")
     model = load_model(args.model, args.max_seq_length)
     results = search(model, corpus, args.query, args.top_k, embeddings, args.batch_size)
     if args.json:

@@ -53,22 +53,42 @@ def embed(model: Any, sentences: list[str], batch_size: int = 128, normalize: bo
     return np.asarray(out, dtype=np.float32)
 
 
-def encode_file(
-    model: Any, input_path: str | Path, output_path: str | Path, batch_size: int = 128, normalize: bool = False
-) -> dict[str, Any]:
-    """Embed every non-blank line of ``input_path`` into ``output_path`` (.npy), written atomically.
-
-    Row i of the array is the i-th non-blank line (blank lines are skipped and counted).
-    """
+def check_npy_output(output_path: str | Path) -> Path:
+    """The ``.npy`` file to write: checked before any model loads, so a bad path costs nothing."""
     output = Path(output_path)
     if output.suffix != ".npy":
         raise ConfigError(f"--output {output}: expected a .npy file name")
-    sentences = read_sentences(input_path)
+    if not output.parent.is_dir():
+        raise ConfigError(f"--output {output}: the folder {output.parent} does not exist")
+    if output.is_dir():
+        raise ConfigError(f"--output {output}: is a directory, expected a .npy file name")
+    return output
+
+
+def encode_file(
+    model: Any, sentences: str | Path | list[str], output_path: str | Path, batch_size: int = 128,
+    normalize: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    """Embed every non-blank line of a file (or the given sentences) into ``output_path`` (.npy), written
+    atomically: a failed write (a full disk) leaves neither a half file nor its temporary behind.
+
+    Row i of the array is the i-th non-blank line (blank lines are skipped and counted).
+    """
+    output = check_npy_output(output_path)
+    if not isinstance(sentences, list):
+        source = sentences
+        sentences = read_sentences(source)
+        if not sentences:
+            raise DataError(f"{source}: no sentences found")
     embeddings = embed(model, sentences, batch_size, normalize)
     tmp = output.with_name(output.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        np.save(handle, embeddings)
-    os.replace(tmp, output)
+    try:
+        with open(tmp, "wb") as handle:
+            np.save(handle, embeddings)
+        os.replace(tmp, output)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DataError(f"--output {output}: cannot write ({exc.strerror or exc}); nothing written") from exc
     logger.info("%d embeddings of dimension %d -> %s", *embeddings.shape, output)
     return {"sentences": len(sentences), "dim": int(embeddings.shape[1]), "output": str(output)}
 
@@ -130,6 +150,9 @@ def search(
     normalised = corpus_embeddings / np.maximum(np.linalg.norm(corpus_embeddings, axis=1, keepdims=True), 1e-12)
     normalised = normalised.astype(np.float32)
     query_embeddings = embed(model, queries, batch_size, normalize=True)
+    if query_embeddings.shape[1] != normalised.shape[1]:
+        raise DataError(f"corpus embeddings are {normalised.shape[1]}-d but the model gives "
+                        f"{query_embeddings.shape[1]}-d: they were made by another model")  # fmt: skip
     k = min(top_k, len(corpus))
     found = _top_k_faiss(query_embeddings, normalised, k) if len(corpus) >= FAISS_MIN_CORPUS else None
     scores, index = found if found is not None else _top_k_exact(query_embeddings, normalised, k)

@@ -23,6 +23,9 @@ CD_ABLATIONS = ("contrastive", "identical-view", "one-queue", "frozen-queue", "n
 REFERENCE_MOMENTUM = 0.99  # the momentum-reference ablation's EMA rate per step (time constant ~100 steps)
 
 
+MAX_QUEUE_SIZE = 1 << 22  # 2 x 4.2M x 768 floats is already 25 GiB
+
+
 def validate_sct_hyperparameters(
     queue_size: int, online_temperature: float, reference_temperature: float, head_expansion: int
 ) -> None:
@@ -34,6 +37,8 @@ def validate_sct_hyperparameters(
         problems.append(f"reference temperature must be > 0, got {reference_temperature}")
     if queue_size < 1:
         problems.append(f"queue size must be >= 1, got {queue_size}")
+    elif queue_size > MAX_QUEUE_SIZE:  # two queues of this many rows would not fit in memory
+        problems.append(f"queue size must be <= {MAX_QUEUE_SIZE:,} (the paper's largest: 131,072), got {queue_size:,}")
     if head_expansion < 1:
         problems.append(f"head expansion must be >= 1, got {head_expansion}")
     if problems:

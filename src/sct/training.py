@@ -311,7 +311,10 @@ def resume_config(run: str | Path, changes: dict[str, Any] | None = None) -> Tra
     for work in candidates:
         path = work / RUN_CONFIG
         if path.is_file():
-            stored = json.loads(path.read_text())
+            try:
+                stored = json.loads(path.read_text())
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"cannot resume: {path} is unreadable ({exc}); start again with --overwrite") from exc
             config = stored.get(TWO_STAGE_KEY, {}).get("distill_config", stored["config"])
             # the run is where it is now: a copied or renamed run resumes itself, not the original
             config.update(changes, output_dir=str(run), resume=True, overwrite=False)

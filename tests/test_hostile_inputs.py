@@ -1,0 +1,120 @@
+"""Every command on one shared set of bad files: exit status 2, one line on stderr naming the file (and the line
+where there is one), no traceback, and every file that existed before byte-identical afterwards."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from sct.cli import main
+
+BAD_FILES = {  # name -> (bytes, or None for a directory; what the message must say besides the path)
+    "empty.txt": (b"", None),
+    "latin1.txt": (b"a fine\tfirst line\ncaf\xe9\tau lait\n", ":2: not valid UTF-8"),
+    "three-fields.tsv": (b"a\tb\n\na\tb\tc\n", None),
+    "nul.txt": (b"one line\x00 with a NUL\n", None),
+    "a-directory": (None, "is a directory"),
+    "missing.txt": ("absent", "file not found"),
+}
+
+
+def _make(root: Path, name: str) -> Path:
+    path = root / name
+    content, _ = BAD_FILES[name]
+    if content is None:
+        path.mkdir()
+        (path / "inside.txt").write_text("x\n")
+    elif content != "absent":
+        path.write_bytes(content)
+    return path
+
+
+def _commands(path: Path, out: Path, model: str, dev: Path) -> dict[str, list[str]]:
+    return {
+        "train": ["train", str(path), "-o", str(out / "run"), "--model", model, "--dev-file", str(dev),
+                  "--batch-size", "2", "-k", "4", "--max-steps", "1"],
+        "train --views identical": ["train", str(path), "--views", "identical", "-o", str(out / "run2"), "--model",
+                                    model, "--dev-file", str(dev), "--batch-size", "2", "-k", "4", "--max-steps", "1"],
+        "views": ["views", str(path), "--method", "dropout", "-o", str(out / "pairs.tsv")],
+        "corpus": ["corpus", "--input", str(path), "--no-leakage-guard", "-o", str(out / "sentences.txt")],
+        "encode": ["encode", model, "--input", str(path), "--output", str(out / "e.npy")],
+        "search": ["search", model, "--corpus", str(path), "--query", "a query"],
+    }  # fmt: skip
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("bad", list(BAD_FILES))
+@pytest.mark.parametrize("command", ["train", "train --views identical", "views", "corpus", "encode", "search"])
+def test_a_bad_file_is_one_line_naming_it_and_nothing_changes(tiny_bert, dev_file, tmp_path, capsys, bad, command):
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    out.mkdir()
+    path = _make(inputs, bad)
+    argv = _commands(path, out, tiny_bert, dev_file)[command]
+    if bad == "three-fields.tsv" and command != "train":
+        pytest.skip("three tab-separated fields are a fine sentence for commands that read sentences")
+    before = _snapshot(tmp_path)
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2, (command, bad, err)
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert str(path) in err, err
+    expected = BAD_FILES[bad][1]
+    if expected:
+        assert expected in err, err
+    assert _snapshot(tmp_path) == before, "nothing written, nothing removed"
+    assert not any(name.endswith((".tmp", ".partial")) for name in os.listdir(out))
+
+
+def test_encode_into_a_missing_folder_or_a_full_disk_is_one_line_and_leaves_nothing(tiny_bert, tmp_path, capsys,
+                                                                                     monkeypatch):  # fmt: skip
+    import numpy as np
+
+    source = tmp_path / "s.txt"
+    source.write_text("one sentence\nanother one\n")
+    assert main(["encode", tiny_bert, "--input", str(source), "--output", str(tmp_path / "no" / "e.npy")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "does not exist" in err[0]
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "save", full)
+    assert main(["encode", tiny_bert, "--input", str(source), "--output", str(tmp_path / "e.npy")]) == 2
+    assert "No space left on device" in capsys.readouterr().err.strip().splitlines()[-1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.txt"], "no e.npy, no e.npy.tmp"
+
+
+@pytest.mark.parametrize("array", ["1-d", "rows", "nan", "width"])
+def test_bad_corpus_embeddings_are_one_line(tiny_bert, tmp_path, capsys, array):
+    import numpy as np
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("first sentence\nsecond sentence\nthird one\n")
+    good = np.ones((3, 32), dtype=np.float32)
+    bad = {"1-d": np.ones(3), "rows": good[:2], "nan": np.where(np.arange(3)[:, None] == 1, np.nan, good),
+           "width": np.ones((3, 7), dtype=np.float32)}[array]  # fmt: skip
+    np.save(tmp_path / "e.npy", bad)
+    code = main(["search", tiny_bert, "--corpus", str(corpus), "--query", "q", "--corpus-embeddings",
+                 str(tmp_path / "e.npy")])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and "Traceback" not in err[-1]
+    assert {"1-d": "expected a 2-D array", "rows": "2 rows for the 3 sentences", "nan": "row 1 holds NaN",
+            "width": "7-d but the model gives"}[array] in err[-1]  # fmt: skip
+
+
+def test_a_huge_queue_and_a_broken_run_config_are_one_line(tiny_bert, pairs_file, dev_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", str(pairs_file), "-o", str(out), "--model", tiny_bert, "-k", "100000000000"]) == 2
+    assert "queue size must be <=" in capsys.readouterr().err
+    work = tmp_path / "broken.incomplete"
+    work.mkdir()
+    (work / "run_config.json").write_text("{not json")
+    assert main(["train", "--resume", str(tmp_path / "broken")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "run_config.json is unreadable" in err[0]
