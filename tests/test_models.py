@@ -31,11 +31,34 @@ def test_installed_copy_in_the_model_cache(tmp_path, monkeypatch):
 
 
 def test_unknown_hub_id_is_left_to_the_hub_and_names_what_was_tried(tmp_path, monkeypatch):
+    from sct import models
+
     monkeypatch.setenv("SCT_HOME", str(tmp_path))
+    monkeypatch.setattr(models, "hub_reachable", lambda: True)  # a user with network access
     resolved = resolve_model("google/bert_uncased_L-2_H-128_A-2")
     assert resolved.source == "hub"
     assert any("local directory" in t for t in resolved.tried)
     assert any("model cache" in t for t in resolved.tried)
+
+
+def test_an_unknown_hub_id_without_network_fails_in_seconds(tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setenv("SCT_HOME", str(tmp_path))
+    import socket
+
+    def no_network(*args, **kwargs):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    started = time.monotonic()
+    with pytest.raises(ModelResolutionError, match="the hub is unreachable"):
+        resolve_model("someone/not-installed-here")  # one probe, not the hub client's retries
+    assert time.monotonic() - started < 10
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelResolutionError, match="the hub is unreachable"):
+        resolve_model("someone/not-installed-here")
 
 
 def test_missing_local_path_lists_every_place_tried(tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,9 +69,25 @@ def resolve_model(name: str) -> ResolvedModel:
 
     looks_like_hub_id = name.count("/") <= 1 and not name.startswith((".", "/", "~"))
     if looks_like_hub_id:
+        if not hub_reachable():
+            tried.append(f"Hugging Face hub id {name!r} (the hub is unreachable: no network)")
+            raise ModelResolutionError(_not_found_message(name, tried))
         tried.append(f"Hugging Face hub id {name!r} (needs network access)")
         return ResolvedModel(name, name, "hub", tried)
     raise ModelResolutionError(_not_found_message(name, tried))
+
+
+def hub_reachable(timeout: float = 2.0) -> bool:
+    """One short probe instead of the hub client's minute of retries; False in offline mode (HF_HUB_OFFLINE)."""
+    import socket
+
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    try:
+        with socket.create_connection(("huggingface.co", 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def _not_found_message(name: str, tried: list[str]) -> str:

@@ -611,9 +611,11 @@ def _train(config: TrainConfig, extra_info: dict[str, Any] | None, owner: str) -
     from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
     from transformers import EarlyStoppingCallback, set_seed
 
-    from sct.models import load_student, write_model_config
+    from sct.models import load_student, resolve_model, write_model_config
     from sct.plots import plot_training_log
 
+    for name in filter(None, (config.model, config.teacher if distilling else None)):
+        resolve_model(name)  # an unknown model fails here, in seconds, before any work directory exists
     if main:
         work.mkdir(parents=True, exist_ok=True)
         if not config.resume:
