@@ -28,7 +28,8 @@ stage "evaluate before" $SCT evaluate sentence-transformers/all-MiniLM-L6-v2 --s
 
 echo "== 3/5 SCT training: preset minilm-l2, dropout-only views, queues filled from the student, $STEPS steps"
 stage "train" $SCT train "$RUN-sentences.txt" --views identical --preset minilm-l2 --queue-init encoder \
-    --batch-order length --max-steps "$STEPS" --output-dir "$RUN" --overwrite
+    --batch-order length --freeze-word-embeddings --precision bfloat16 --max-steps "$STEPS" \
+    --output-dir "$RUN" --overwrite
 
 echo "== 4/5 STS after training (before, after and the difference)"
 stage "evaluate after" $SCT evaluate "$RUN" --tasks sts --label "after (SCT, $STEPS steps)" \

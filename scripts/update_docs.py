@@ -63,7 +63,10 @@ def demo_block() -> str:
         "paper uses two back-translations: see [Training data and views](#training-data-and-views) for how each view "
         f"method trains here; the demo keeps to views that cost nothing to build), batch {cfg['batch_size']}, "
         f"k {cfg['queue_size']}, lr {cfg['learning_rate']}, τ_θ {cfg['online_temperature']}, "
-        f"τ_ref {cfg['reference_temperature']}, {cfg['max_steps']} steps, so a short run, not the paper's "
+        f"τ_ref {cfg['reference_temperature']}, queues from {cfg.get('queue_init', 'random')} "
+        f"(`--queue-init`), batch order {cfg.get('batch_order', 'random')}, word embeddings "
+        f"{'frozen' if cfg.get('freeze_word_embeddings') else 'trained'}, precision {cfg.get('precision', 'auto')} "
+        f"(see [Quality per CPU-hour](docs/cpu-budget.md)), {cfg['max_steps']} steps, so a short run, not the paper's "
         f"10-epoch budget. Produced by `make demo` at commit `{env['sct_commit']}`; JSON, log and curves in "
         f"`docs/results/demo/`.\n\n![training curves](docs/results/demo/training_curves.png)\n" + _demo_extras(demo)
     )
