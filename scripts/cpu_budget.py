@@ -116,15 +116,19 @@ LEVER_VARIANTS = {
 }
 
 
-def _dev_noise_sentence() -> str:
-    """How far seeds alone move best STS-B dev in the same setting (queue-init-l2, k = 16,384, encoder)."""
+def _dev_noise() -> float | None:
+    """How far seeds alone move best STS-B dev in the same setting (queue-init-l2, k = 16,384, encoder): the sd."""
     rows = _queue_init_cells(study._rows(study._study("queue-init-l2"))).get((16384, "encoder"), [])
-    if len(rows) < 2:
+    return statistics.stdev(r["best_dev_spearman"] for r in rows) if len(rows) > 1 else None
+
+
+def _dev_noise_sentence() -> str:
+    sd = _dev_noise()
+    if sd is None:
         return ""
-    sd = statistics.stdev(r["best_dev_spearman"] for r in rows)
     return (
         f"Seeds alone move best STS-B dev by a standard deviation of {sd:.2f} in this setting (queue-init-l2, "
-        f"k = 16,384, encoder-filled queues, {len(rows)} seeds): a |Δ dev| under {2 * sd:.2f} is no effect. "
+        f"k = 16,384, encoder-filled queues, three seeds): a |Δ dev| under {2 * sd:.2f} is no effect. "
     )
 
 
@@ -148,8 +152,25 @@ def levers_block() -> str:
             f"{row['best_dev_spearman'] - base['best_dev_spearman']:+.2f} | {row['avg']:.2f} | "
             f"{row['avg'] - base['avg']:+.2f} |"
         )
+    noise = _dev_noise()
+    verdict = ""
+    if noise is not None and speed:
+        same = [(n, speed[LEVER_VARIANTS[n]]) for n, r in rows.items() if LEVER_VARIANTS.get(n) in speed
+                and abs(r["best_dev_spearman"] - base["best_dev_spearman"]) < 2 * noise]  # fmt: skip
+        best_name, best = max(same, key=lambda nb: nb[1]["speedup"])
+        fastest = max(speed.values(), key=lambda r: r["speedup"])
+        near = min(speed.values(), key=lambda r: r["step_over_bound"])
+        verdict = (
+            f"\n\n**Target** (a step at least 2x cheaper at the same dev score, and within 2x of its FLOP bound): the "
+            f"fastest option with no dev effect is {best_name} at {best['speedup']:.2f}x; the fastest overall is "
+            f"{fastest['variant']} at {fastest['speedup']:.2f}x with the dev change in the table; the step nearest its "
+            f"bound is {near['variant']} at {near['step_over_bound']:.1f}x its FLOP bound. bfloat16 steps stay "
+            "further from their (lower) bound because the parts that are not matrix products (the objective, "
+            "layer norms, the optimizer) do not speed up with it."
+        )
     return (
         "\n".join(lines)
+        + verdict
         + "\n\nSpeed from the step benchmark above (variants interleaved in one process, so each saw the same "
         "load); quality from one whole 200-step run per option, seed 1000 (other work shared the machine during "
         "these runs, so their wall times are not reported). "
