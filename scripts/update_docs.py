@@ -23,6 +23,25 @@ def _block(name: str, body: str, text: str) -> str:
     return pattern.sub(lambda m: m.group(1) + body + m.group(2), text)
 
 
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def _page_with(name: str) -> Path:
+    """The README or docs page holding the generated block ``name``."""
+    for page in PAGES:
+        if f"<!-- generated:{name}:begin -->" in page.read_text():
+            return page
+    raise SystemExit(f"no generated:{name} block in README.md or docs/*.md")
+
+
+def _links_for(page: Path, body: str) -> str:
+    """Blocks are written with links relative to the repository root; a docs page is one folder down."""
+    if page.parent == ROOT:
+        return body
+    body = re.sub(r"\]\((src|scripts|benchmarks|tests|results)/", r"](../\1/", body)  # root folders first
+    return body.replace("](docs/", "](")
+
+
 def crosscheck_block() -> str:
     path = RESULTS / "sts_crosscheck.json"
     data = json.loads(path.read_text())
@@ -424,23 +443,24 @@ def main() -> None:
     args = parser.parse_args()
     if args.demo_run:
         copy_demo(args.demo_run)
-    readme = ROOT / "README.md"
-    text = readme.read_text()
+    blocks = []
     if (RESULTS / "sts_crosscheck.json").is_file():
-        text = _block("sts_crosscheck", crosscheck_block(), text)
+        blocks.append(("sts_crosscheck", crosscheck_block))
     if (RESULTS / "demo" / "sts-after.json").is_file():
-        text = _block("demo", demo_block(), text)
+        blocks.append(("demo", demo_block))
     if (RESULTS / "views").is_dir():
-        text = _block("views", views_block(), text)
+        blocks.append(("views", views_block))
     if (RESULTS / "distill" / "compare.json").is_file():
-        text = _block("distill", distill_block(), text)
+        blocks.append(("distill", distill_block))
     if (RESULTS / "evaluation" / "all-minilm-l6-v2.json").is_file():
-        text = _block("evaluation", evaluation_block(), text)
+        blocks.append(("evaluation", evaluation_block))
     if (RESULTS / "report" / "report.json").is_file():
-        text = _block("report", report_block(), text)
+        blocks.append(("report", report_block))
     if (ROOT / "benchmarks" / "results" / "train_step.json").is_file():
-        text = _block("speed", speed_block(), text)
-    readme.write_text(text)
+        blocks.append(("speed", speed_block))
+    for name, make in blocks:
+        page = _page_with(name)
+        page.write_text(_block(name, _links_for(page, make()), page.read_text()))
     reproduction = ROOT / "docs" / "reproduction.md"
     if reproduction.is_file():
         import reproduction as study  # scripts/reproduction.py: the study's tables and plots
