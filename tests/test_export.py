@@ -69,3 +69,32 @@ def test_exporting_an_export_is_refused(distilled_like, tmp_path):
     export_onnx(distilled_like, tmp_path / "a")
     with pytest.raises(ConfigError, match="already an ONNX export"):
         export_onnx(str(tmp_path / "a"), tmp_path / "b")
+
+
+def test_int8_export_is_smaller_close_in_cosine_and_scored_by_the_same_harness(distilled_like, tmp_path,
+                                                                               monkeypatch):  # fmt: skip
+    from sct.encode import load_model
+    from sct.evaluation import suite
+
+    fp32, int8 = tmp_path / "fp32", tmp_path / "int8"
+    assert main(["export-onnx", distilled_like, "-o", str(fp32)]) == 0
+    assert main(["export-onnx", distilled_like, "-o", str(int8), "--quantize", "int8"]) == 0
+    config = json.loads((int8 / "sct_onnx.json").read_text())
+    assert config["quantization"].startswith("int8") and config["check_max_abs_difference"] <= 1e-4
+    assert (int8 / "model.onnx").stat().st_size < (fp32 / "model.onnx").stat().st_size
+    sentences = make_sentences(20, seed=3)
+    a, b = load_model(str(fp32)).encode(sentences), load_model(str(int8)).encode(sentences)
+    cosine = np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    assert cosine.min() > 0.9 and config["int8_check_min_cosine"] > 0.9
+    seen = {}
+
+    def fake_run_tasks(model, root, tasks, **kwargs):  # the export reaches the harness as an encoder
+        seen["dim"] = model.encode(["a sentence"]).shape[1]
+        return {"tasks": {"STS-B": {"spearman": 50.0}}, "avg": 50.0, "downstream": {}, "skipped": {}, "failed": {},
+                "requested": ["STS-B"]}  # fmt: skip
+
+    monkeypatch.setattr(suite, "run_tasks", fake_run_tasks)
+    monkeypatch.setattr("sct.data.find_data_root", lambda *a: None)
+    assert main(["evaluate", str(int8), "--tasks", "STS-B"]) == 0
+    assert seen["dim"] == 48
+    assert json.loads((int8 / "evaluation.json").read_text())["tasks"]["STS-B"]["spearman"] == 50.0

@@ -285,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", required=True, help="directory to create")
     export.add_argument("--max-seq-length", type=int, help="override the model's max_seq_length")
     export.add_argument("--opset", type=int, default=17)
+    export.add_argument(
+        "--quantize", choices=["none", "int8"], default="none",
+        help="int8: int8 weights (onnxruntime dynamic quantisation); score it with `sct evaluate DIR`",
+    )  # fmt: skip
 
     # ---------------------------------------------------------------- encode / search
     encode = sub.add_parser(
@@ -606,9 +610,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     baseline = None
     if args.baseline_json:
         baseline = json.loads(Path(args.baseline_json).read_text())
+    from sct.export import OnnxEncoder, is_onnx_export
     from sct.models import load_student
 
-    model, info = load_student(args.model, args.student_layers)
+    if is_onnx_export(args.model):  # an `sct export-onnx` directory (float32 or int8) scores like its model
+        if args.student_layers:
+            raise ConfigError(f"{args.model} is an ONNX export: --student-layers cuts torch models only")
+        model = OnnxEncoder(args.model)
+        model_info, parameters = {"onnx_export": model.config}, None
+    else:
+        model, info = load_student(args.model, args.student_layers)
+        model_info, parameters = info.to_dict(), sum(p.numel() for p in model.parameters())
     if args.max_seq_length:
         model.max_seq_length = args.max_seq_length
     result = run_tasks(model, root, tasks, batch_size=args.batch_size, keep_going=args.keep_going)
@@ -616,8 +628,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     result.update(
         model=args.model,
-        model_info=info.to_dict(),
-        parameters=sum(p.numel() for p in model.parameters()),
+        model_info=model_info,
+        parameters=parameters,
         max_seq_length=model.max_seq_length,
         command=shlex.join(["sct", *sys.argv[1:]]),
         environment=environment(),
@@ -642,7 +654,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.output_json:
         write_json_atomic(args.output_json, result)
     run_results = Path(args.model) / EVALUATION_JSON
-    if (Path(args.model) / "run_config.json").is_file():  # a run directory keeps its results for `sct report`
+    if is_onnx_export(args.model):  # an export keeps its own scores beside its graph
+        write_json_atomic(run_results, merge_results(read_json_if_present(run_results), result))
+        print(f"results merged into {run_results}")
+    elif (Path(args.model) / "run_config.json").is_file():  # a run directory keeps its results for `sct report`
         old = read_json_if_present(run_results)
         write_json_atomic(run_results, merge_results(old, result))
         from sct.card import write_model_card
@@ -707,9 +722,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_export_onnx(args: argparse.Namespace) -> int:
     from sct.export import export_onnx
 
-    config = export_onnx(args.model, args.output, args.max_seq_length, args.opset)
+    config = export_onnx(args.model, args.output, args.max_seq_length, args.opset, args.quantize)
     print(f"{args.output}: {config['modules']} -> ONNX opset {config['opset']}, {config['dimension']}-d, "
-          f"max abs difference to torch {config['check_max_abs_difference']:.1e}")  # fmt: skip
+          f"max abs difference to torch {config['check_max_abs_difference']:.1e}"
+          + (f"; int8 weights (min cosine to float32 {config['int8_check_min_cosine']:.4f}: score it with "
+             f"`sct evaluate {args.output}`)" if args.quantize == "int8" else ""))  # fmt: skip
     return 0
 
 
