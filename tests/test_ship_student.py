@@ -1,0 +1,51 @@
+"""scripts/ship_student.py: a shipped student stores float16 weights, loads as float32 and encodes as the run does."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sct.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _ship_module():
+    spec = importlib.util.spec_from_file_location("ship_student", ROOT / "scripts" / "ship_student.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_shipped_student_is_half_the_bytes_loads_as_float32_and_refuses_replacement(
+    tiny_bert, pairs_file, dev_file, tmp_path, monkeypatch
+):
+    import torch
+    from safetensors.torch import load_file
+    from sentence_transformers import SentenceTransformer
+
+    run = tmp_path / "run"
+    args = ["train", str(pairs_file), "-o", str(run), "--model", tiny_bert, "--batch-size", "8", "-k", "16",
+            "--max-steps", "2", "--eval-steps", "2", "--max-seq-length", "16", "--dev-file", str(dev_file)]  # fmt: skip
+    assert main(args) == 0
+    ship = _ship_module()
+    calls = []
+    monkeypatch.setattr(ship.subprocess, "run", lambda argv, **kw: calls.append(argv))  # scoring is sct evaluate's
+    target = tmp_path / "models" / "student"
+    target.parent.mkdir()
+    ship.ship(run, target, None)
+    assert [c[3] for c in calls] == ["evaluate", "card"] and calls[0][4].endswith("student.partial")
+    weights = load_file(next(target.rglob("*.safetensors")))
+    assert {v.dtype for v in weights.values() if v.is_floating_point()} == {torch.float16}
+    assert json.loads((target / "config.json").read_text())["dtype"] == "float32"
+    assert (target / "run_config.json").is_file() and not (tmp_path / "models" / "student.partial").exists()
+    shipped, original = SentenceTransformer(str(target), device="cpu"), SentenceTransformer(str(run), device="cpu")
+    assert next(shipped.parameters()).dtype == torch.float32
+    sentences = ["a small test sentence", "another one"]
+    np.testing.assert_allclose(shipped.encode(sentences), original.encode(sentences), atol=5e-3)
+    with pytest.raises(SystemExit, match="remove it first"):
+        ship.ship(run, target, None)
