@@ -48,3 +48,23 @@ def test_evaluate_refreshes_the_card_which_names_the_final_path_and_no_none(
     assert "None" not in card and ".incomplete" not in card
     assert 'SentenceTransformer("run")' in card and (out.parent / "run").is_dir()
     assert "nearest paper row by parameter count: fine-tuning SCT on BERT-Tiny" in card
+
+
+def test_the_model_index_carries_every_sts_task_once(tiny_bert, pairs_file, dev_file, tmp_path):
+    import yaml
+
+    out = tmp_path / "run"
+    args = ["train", str(pairs_file), "-o", str(out), "--model", tiny_bert, "--batch-size", "8", "-k", "16",
+            "--max-steps", "2", "--eval-steps", "2", "--max-seq-length", "16", "--dev-file", str(dev_file)]  # fmt: skip
+    assert main(args) == 0
+    tasks = {"STS12": 41.25, "STS-B": 60.5, "SICK-R": 55.0}
+    (out / "evaluation.json").write_text(json.dumps({"tasks": {t: {"spearman": v} for t, v in tasks.items()},
+                                                     "avg": 52.25}))  # fmt: skip
+    for _ in range(2):  # refreshing replaces the entries, never repeats them
+        assert main(["card", str(out)]) == 0
+    text = (out / "README.md").read_text()
+    meta = yaml.safe_load(text[4 : text.index("\n---\n", 4)])
+    ours = [r for r in meta["model-index"][0]["results"] if r.get("source", {}).get("name") == "sct evaluate"]
+    assert {r["dataset"]["type"]: r["metrics"][0]["value"] for r in ours} == {"sts12": 0.4125, "sts-b": 0.605,
+                                                                             "sick-r": 0.55}  # fmt: skip
+    assert text.count("<!-- sct-card:begin -->") == 1

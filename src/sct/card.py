@@ -145,11 +145,41 @@ def _queue_line(config: dict, info: dict) -> str:
                    "training or evaluation sentence)")  # fmt: skip
 
 
+SCORED_BY_SCT = "sct evaluate"  # marks the model-index entries this card writes (replaced, never repeated)
+
+
+def with_model_index(text: str, evaluation: dict) -> str:
+    """The front matter's ``model-index`` gets one entry per STS task scored (Spearman of cosine, SentEval's "all"
+    setting), beside sentence-transformers' own STS-B dev entry, so hubs and leaderboards read all seven."""
+    import yaml
+
+    if not evaluation.get("tasks") or not text.startswith("---\n") or "\n---\n" not in text[4:]:
+        return text
+    cut = text.index("\n---\n", 4)
+    meta = yaml.safe_load(text[4:cut]) or {}
+    index = meta.setdefault("model-index", [{"name": "SentenceTransformer", "results": []}])
+    results = [r for r in index[0].setdefault("results", []) if r.get("source", {}).get("name") != SCORED_BY_SCT]
+    for task, score in evaluation["tasks"].items():
+        results.append({
+            "task": {"type": "semantic-similarity", "name": "Semantic Similarity"},
+            "dataset": {"name": f"{task} (SentEval test, all setting)", "type": task.lower()},
+            "metrics": [{"type": "spearman_cosine", "value": round(score["spearman"] / 100, 6),
+                         "name": "Spearman Cosine"}],
+            "source": {"name": SCORED_BY_SCT},
+        })  # fmt: skip
+    index[0]["results"] = results
+    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
+    return "---\n" + front + text[cut + 1 :]
+
+
 def write_model_card(run: str | Path) -> Path:
     """Insert or replace the card's section in ``RUN/README.md`` (after the front matter), atomically."""
+    from sct.report import EVALUATION_JSON
+
     run = Path(run)
     readme = run / "README.md"
     text = readme.read_text() if readme.is_file() else ""
+    text = with_model_index(text, read_json_if_present(run / EVALUATION_JSON))
     if BEGIN in text and END in text:
         start, stop = text.index(BEGIN), text.index(END) + len(END)
         text = text[:start] + card_section(run) + text[stop:]
