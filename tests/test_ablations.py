@@ -10,9 +10,9 @@ import math
 import pytest
 import torch
 
+from sct.config import TrainConfig
 from sct.losses import SCTLoss
 from sct.objective import cross_view_loss
-from sct.training import TrainConfig
 
 from .conftest import make_sentences
 from .test_objective import _inputs, _kl, _softmax

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sct import run_dir
 from sct.cli import main
 from sct.data import parse_score, write_json_atomic
 from sct.errors import DataError
@@ -164,7 +165,7 @@ def test_a_truncated_optimizer_state_is_skipped_like_truncated_weights(tiny_bert
     newest = tmp_path / "run.incomplete" / "checkpoints" / "checkpoint-6"
     optimizer = newest / "optimizer.pt"
     optimizer.write_bytes(optimizer.read_bytes()[:200])
-    assert "optimizer.pt unreadable" in training.checkpoint_problem(newest)
+    assert "optimizer.pt unreadable" in run_dir.checkpoint_problem(newest)
     with caplog.at_level("WARNING", logger="sct.training"):
         assert main(["train", "--resume", str(out)]) == 0
     assert "checkpoint-6 cannot be resumed from: optimizer.pt unreadable" in caplog.text

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from sct import run_dir
 from sct.cli import main
 
 ARGS = ["--batch-size", "8", "-k", "32", "--max-steps", "10", "--eval-steps", "2", "--logging-steps", "1",
@@ -154,8 +155,6 @@ def test_disk_full_while_saving_keeps_the_previous_checkpoint(tiny_bert, pairs_f
                                                               monkeypatch):  # fmt: skip
     import torch
 
-    from sct import training
-
     real_save = torch.save
 
     def full_disk(obj, path, *args, **kwargs):
@@ -170,7 +169,7 @@ def test_disk_full_while_saving_keeps_the_previous_checkpoint(tiny_bert, pairs_f
     assert "No space left on device" in err and "Last whole checkpoint: " in err and "checkpoint-4" in err
     assert not out.exists()
     monkeypatch.setattr(torch, "save", real_save)
-    assert training.latest_checkpoint(tmp_path / "run.incomplete").name == "checkpoint-4"
+    assert run_dir.latest_checkpoint(tmp_path / "run.incomplete").name == "checkpoint-4"
     assert main(["train", "--resume", str(out)]) == 0
     assert json.loads((out / "run_summary.json").read_text())["steps"] == 10
 
@@ -187,7 +186,7 @@ def test_corrupted_checkpoint_is_named_and_the_previous_one_used(tiny_bert, pair
     newest = tmp_path / "run.incomplete" / "checkpoints" / "checkpoint-6"
     weights = newest / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])  # truncated
-    assert "model.safetensors unreadable" in training.checkpoint_problem(newest)
+    assert "model.safetensors unreadable" in run_dir.checkpoint_problem(newest)
     with caplog.at_level("WARNING", logger="sct.training"):
         assert main(["train", "--resume", str(out)]) == 0
     assert "checkpoint-6 cannot be resumed from: model.safetensors unreadable" in caplog.text

@@ -188,8 +188,9 @@ def test_simcse_objective_is_in_batch_infonce_at_temperature_005(tiny_bert):
     import torch
     from scipy.special import logsumexp
 
+    from sct.config import TrainConfig
     from sct.models import load_student
-    from sct.training import TrainConfig, build_loss
+    from sct.training import build_loss
 
     from .conftest import make_sentences
 

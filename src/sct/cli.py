@@ -471,8 +471,9 @@ def _given_on_resume(args: argparse.Namespace, command: str) -> dict[str, Any]:
 
 
 def _train_config(args: argparse.Namespace, command: str = "train"):
+    from sct.config import TrainConfig
     from sct.presets import load_preset
-    from sct.training import TrainConfig, resume_config
+    from sct.run_dir import resume_config
 
     if args.resume:
         return resume_config(args.resume, _given_on_resume(args, command))

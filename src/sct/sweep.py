@@ -16,10 +16,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from sct.config import RUN_CONFIG, RUN_SUMMARY, TrainConfig
 from sct.data import read_json_if_present, write_json_atomic, write_lines_atomic
 from sct.errors import ConfigError, SCTError, TrainingStopped
 from sct.ownership import mark
-from sct.training import RUN_CONFIG, RUN_SUMMARY, TrainConfig, work_dir_for
+from sct.run_dir import work_dir_for
 
 logger = logging.getLogger(__name__)
 
