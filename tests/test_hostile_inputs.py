@@ -118,3 +118,13 @@ def test_a_huge_queue_and_a_broken_run_config_are_one_line(tiny_bert, pairs_file
     assert main(["train", "--resume", str(tmp_path / "broken")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "run_config.json is unreadable" in err[0]
+
+
+def test_an_output_under_a_file_is_one_line(tiny_bert, pairs_file, dev_file, tmp_path, capsys):
+    (tmp_path / "afile").write_text("mine\n")
+    args = ["train", str(pairs_file), "-o", str(tmp_path / "afile" / "run"), "--model", tiny_bert, "--dev-file",
+            str(dev_file), "--batch-size", "2", "-k", "4", "--max-steps", "1"]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a file, so the output cannot be made under it" in err[0]
+    assert (tmp_path / "afile").read_text() == "mine\n"

@@ -53,6 +53,18 @@ def check_replaceable(path: Path, what: str = "output directory") -> None:
         )
 
 
+def check_output_location(output: Path) -> None:
+    """The output's folder can be made and written: no file where a folder must be, no read-only ancestor."""
+    for ancestor in [output, *output.parents]:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise ConfigError(f"output {output}: {ancestor} is a file, so the output cannot be made under it")
+            if ancestor != output and not os.access(ancestor, os.W_OK | os.X_OK):
+                raise ConfigError(f"output {output}: {ancestor} is not writable")
+            if ancestor != output:
+                return
+
+
 def lock_path(output: Path) -> Path:
     return output.with_name(f".{output.name}.lock")
 

@@ -31,7 +31,7 @@ from sct.config import (
 from sct.data import prepare_pairs, read_json_if_present, read_pairs, read_sentences, write_json_atomic
 from sct.errors import ConfigError, DataError, TrainingStopped
 from sct.losses import NonFiniteLoss
-from sct.ownership import exclusive_output, made_by, mark
+from sct.ownership import check_output_location, exclusive_output, made_by, mark
 from sct.provenance import environment
 from sct.run_dir import RESUMABLE_CHANGES, check_output, finalise, latest_checkpoint, work_dir_for
 
@@ -245,6 +245,7 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
     if not is_main_process():
         return _train(config, extra_info, owner="")
     work, owner = work_dir_for(config.output_dir), uuid.uuid4().hex
+    check_output_location(Path(config.output_dir))
     with exclusive_output(Path(config.output_dir)):
         try:
             return _train(config, extra_info, owner)
