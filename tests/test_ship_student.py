@@ -49,3 +49,19 @@ def test_a_shipped_student_is_half_the_bytes_loads_as_float32_and_refuses_replac
     np.testing.assert_allclose(shipped.encode(sentences), original.encode(sentences), atol=5e-3)
     with pytest.raises(SystemExit, match="remove it first"):
         ship.ship(run, target, None)
+
+
+def test_the_committed_student_loads_from_a_fresh_clone_and_its_card_matches_its_scores():
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    shipped = sorted(p for p in (ROOT / "models").iterdir() if p.is_dir())
+    assert shipped, "models/ holds the shipped student"
+    for path in shipped:
+        model = SentenceTransformer(str(path), device="cpu")
+        assert next(model.parameters()).dtype == torch.float32
+        embeddings = model.encode(["A man is playing a guitar.", "Someone plays an instrument."])
+        assert embeddings.shape == (2, model.get_embedding_dimension()) and np.isfinite(embeddings).all()
+        scores = json.loads((path / "evaluation.json").read_text())
+        card = (path / "README.md").read_text()
+        assert len(scores["tasks"]) == 7 and f"| STS avg (7 tasks) | {scores['avg']:.2f} |" in card

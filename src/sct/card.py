@@ -50,6 +50,7 @@ def card_section(run: Path) -> str:
         + f", max_seq_length {config.get('max_seq_length')}, learning rate {config.get('learning_rate')}, queue size "
         f"{config.get('queue_size')}, temperatures reference {config.get('reference_temperature')} / online "
         f"{config.get('online_temperature')}, seed {config.get('seed')}",
+        *_cost_line(summary),
         _queue_line(config, info),
         f"- **Model selection**: best STS-B dev Spearman {summary.get('best_dev_spearman', float('nan')):.2f} "
         f"at step {summary.get('best_step')} (dev every {config.get('eval_steps')} steps)",
@@ -129,6 +130,14 @@ def _usage(name: str) -> list[str]:
         "**Citation**: Limkonchotiwat, Ponwitayarat, Lowphansirikul, Udomcharoenchaikit, Chuangsuwanich and "
         "Nutanong. *An Efficient Self-Supervised Cross-View Training For Sentence Embedding*. TACL 2023.",
     ]
+
+
+def _cost_line(summary: dict) -> list[str]:
+    """What the run cost (process CPU time, teacher cache included where charged) and why it stopped."""
+    if not summary.get("cpu_seconds"):
+        return []
+    return [f"- **Cost**: {summary['cpu_seconds'] / 60:.1f} CPU minutes ({summary.get('wall_seconds', 0) / 60:.1f} "
+            f"wall minutes); stopped by {summary.get('stop_reason', 'max steps')}"]  # fmt: skip
 
 
 def _queue_line(config: dict, info: dict) -> str:
