@@ -242,6 +242,22 @@ def budget_curve_block() -> str:
     return text + study._provenance(data, STUDY / "budget-curve-l2.json") + "\n"
 
 
+def _projection(row: dict, target: float) -> str:
+    """What the curve's last two points suggest a target would take, at their rate per doubling of CPU time."""
+    import math
+
+    points = [m for m in row.get("milestones", []) if m["reached"]][-2:]
+    if len(points) < 2 or row["avg"] >= target:
+        return ""
+    (t0, a0), (t1, a1) = ((m["at_cpu_minutes"], m["avg"]) for m in points)
+    per_doubling = (a1 - a0) / math.log2(t1 / t0)
+    if per_doubling <= 0:
+        return f" (the curve is flat between {t0:.0f} and {t1:.0f} CPU minutes: more time alone will not reach it)"
+    needed = t1 * 2 ** ((target - a1) / per_doubling)
+    return (f" (the last two points gain {per_doubling:.2f} per doubling of CPU time; at that rate {target:g} needs "
+            f"about {needed:.0f} CPU minutes, if the curve does not bend)")  # fmt: skip
+
+
 def _targets(rows: list[dict]) -> str:
     """The issue's targets read off the finished rows: met, or missed by how much."""
     done = {r["name"]: r for r in rows if "avg" in r}
@@ -252,7 +268,7 @@ def _targets(rows: list[dict]) -> str:
         gap = 75 - best["avg"]
         out.append(f"distilled 2-layer student at least 75 (stretch 77): {best['name']} {best['avg']:.2f}, "
                    + ("met" + (", stretch met" if best["avg"] >= 77 else f", stretch missed by {77 - best['avg']:.2f}")
-                      if gap <= 0 else f"missed by {gap:.2f}"))  # fmt: skip
+                      if gap <= 0 else f"missed by {gap:.2f}") + _projection(best, 75))  # fmt: skip
     sct, simcse = done.get("SCT"), done.get("SimCSE")
     if sct:
         out.append(f"self-supervised SCT at least 68: {sct['avg']:.2f}, "
