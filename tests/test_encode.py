@@ -121,3 +121,29 @@ def test_faiss_path_matches_exact_when_installed():
     scores, index = _top_k_faiss(queries, corpus, 5)
     exact_scores, _ = _top_k_exact(queries, corpus, 5)
     assert np.allclose(scores, exact_scores, atol=1e-5)
+
+
+def test_hnsw_search_reports_its_recall_and_reuses_a_saved_index(tmp_path):
+    pytest.importorskip("faiss")
+    from sct.encode import search
+
+    rng = np.random.default_rng(0)
+    corpus_embeddings = rng.normal(size=(500, 16)).astype(np.float32)
+    corpus = [f"sentence {i}" for i in range(500)]
+
+    class Fixed:  # queries are corpus rows 0-19, slightly moved: the exact top hit is the row itself
+        def encode(self, sentences, **kwargs):
+            rows = np.array([int(s.split()[1]) for s in sentences])
+            return corpus_embeddings[rows] + 0.01 * rng.normal(size=(len(rows), 16)).astype(np.float32)
+
+    queries = [f"query {i}" for i in range(20)]
+    report: dict = {}
+    index_file = tmp_path / "corpus.hnsw"
+    hits = search(Fixed(), corpus, queries, 5, corpus_embeddings, index="hnsw", index_file=index_file, report=report)
+    assert report["index"] == "hnsw" and report["recall_at"] == 10 and 0.8 <= report["recall"] <= 1.0
+    assert [row[0].index for row in hits] == list(range(20))
+    assert index_file.is_file()
+    again = search(Fixed(), corpus, queries, 5, corpus_embeddings, index="hnsw", index_file=index_file)
+    assert [row[0].index for row in again] == list(range(20))
+    with pytest.raises(DataError, match="rebuild it"):
+        search(Fixed(), corpus[:400], queries, 5, corpus_embeddings[:400], index="hnsw", index_file=index_file)

@@ -317,6 +317,13 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--batch-size", type=int, default=128)
     search.add_argument("--max-seq-length", type=int, help="override the model's max_seq_length")
     search.add_argument("--json", action="store_true", help="print the hits as JSON")
+    search.add_argument(
+        "--index",
+        choices=["exact", "hnsw"],
+        default="exact",
+        help="hnsw: an approximate faiss HNSW index (its recall@10 against exact search is printed)",
+    )
+    search.add_argument("--index-file", help="save the HNSW index here, or load it if it exists (embed once)")
 
     # ---------------------------------------------------------------- models
     models = sub.add_parser("models", help="install offline models", description="Offline model management.")
@@ -568,7 +575,15 @@ def cmd_search(args: argparse.Namespace) -> int:
             row = int(np.flatnonzero(~np.isfinite(embeddings).all(axis=1))[0])
             raise DataError(f"{where}: row {row} holds NaN or infinity")
     model = load_model(args.model, args.max_seq_length)
-    results = search(model, corpus, args.query, args.top_k, embeddings, args.batch_size)
+    report: dict[str, Any] = {}
+    results = search(model, corpus, args.query, args.top_k, embeddings, args.batch_size, args.index,
+                     args.index_file, report)  # fmt: skip
+    if "recall" in report:
+        print(
+            f"hnsw index: recall@{report['recall_at']} against exact search {report['recall']:.3f} "
+            f"({len(args.query)} queries)",
+            file=sys.stderr,
+        )
     if args.json:
         hits = [[{"score": h.score, "index": h.index, "sentence": h.sentence} for h in row] for row in results]
         print(json.dumps([{"query": q, "hits": row} for q, row in zip(args.query, hits, strict=True)], indent=2))

@@ -125,6 +125,42 @@ def _top_k_faiss(queries: np.ndarray, corpus: np.ndarray, k: int) -> tuple[np.nd
     return scores, ids.astype(np.int64)
 
 
+INDEXES = ("exact", "hnsw")
+RECALL_K = 10
+
+
+def _faiss():
+    try:
+        import faiss
+    except ImportError as exc:
+        raise ConfigError("faiss is not installed (needed for --index hnsw): pip install 'sct[search]'") from exc
+    return faiss
+
+
+def hnsw_index(corpus: np.ndarray, index_file: str | Path | None = None, neighbours: int = 32) -> Any:
+    """An HNSW inner-product index over the (normalised) corpus; built once, saved to and loaded from
+    ``index_file`` (written atomically), whose size and width must match the embeddings."""
+    faiss = _faiss()
+    path = Path(index_file) if index_file else None
+    if path is not None and path.is_file():
+        try:
+            index = faiss.read_index(str(path))
+        except RuntimeError as exc:
+            raise DataError(f"--index-file {path}: not a readable faiss index ({str(exc).splitlines()[0]})") from exc
+        if index.ntotal != len(corpus) or index.d != corpus.shape[1]:
+            raise DataError(f"--index-file {path}: {index.ntotal} rows of width {index.d}, but the corpus has "
+                            f"{len(corpus)} rows of width {corpus.shape[1]}: rebuild it (delete the file)")  # fmt: skip
+        return index
+    index = faiss.IndexHNSWFlat(corpus.shape[1], neighbours, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = 80
+    index.add(np.ascontiguousarray(corpus))
+    if path is not None:
+        tmp = path.with_name(path.name + ".tmp")
+        faiss.write_index(index, str(tmp))
+        tmp.replace(path)
+    return index
+
+
 def search(
     model: Any,
     corpus: list[str],
@@ -132,6 +168,9 @@ def search(
     top_k: int = 5,
     corpus_embeddings: np.ndarray | None = None,
     batch_size: int = 128,
+    index: str = "exact",
+    index_file: str | Path | None = None,
+    report: dict | None = None,
 ) -> list[list[Hit]]:
     """For each query, the ``top_k`` corpus sentences by cosine similarity, best first.
 
@@ -153,10 +192,26 @@ def search(
     if query_embeddings.shape[1] != normalised.shape[1]:
         raise DataError(f"corpus embeddings are {normalised.shape[1]}-d but the model gives "
                         f"{query_embeddings.shape[1]}-d: they were made by another model")  # fmt: skip
+    if index not in INDEXES:
+        raise ConfigError(f"--index must be one of {', '.join(INDEXES)}, got {index!r}")
     k = min(top_k, len(corpus))
-    found = _top_k_faiss(query_embeddings, normalised, k) if len(corpus) >= FAISS_MIN_CORPUS else None
-    scores, index = found if found is not None else _top_k_exact(query_embeddings, normalised, k)
+    if index == "hnsw":  # approximate: its recall@10 against exact search is measured on these queries
+        hnsw = hnsw_index(normalised, index_file)
+        hnsw.hnsw.efSearch = max(64, k)
+        scores, ids = hnsw.search(np.ascontiguousarray(query_embeddings), k)
+        scores, index_ids = scores, ids.astype(np.int64)
+        if report is not None:
+            r = min(RECALL_K, len(corpus))
+            exact = _top_k_exact(query_embeddings, normalised, r)[1]
+            approx = hnsw.search(np.ascontiguousarray(query_embeddings), r)[1]
+            hits = sum(len(set(a) & set(e)) for a, e in zip(approx.tolist(), exact.tolist(), strict=True))
+            report.update(index="hnsw", recall_at=r, recall=hits / (r * len(queries)))
+    else:
+        found = _top_k_faiss(query_embeddings, normalised, k) if len(corpus) >= FAISS_MIN_CORPUS else None
+        scores, index_ids = found if found is not None else _top_k_exact(query_embeddings, normalised, k)
+        if report is not None:
+            report.update(index="exact (faiss)" if found is not None else "exact")
     return [
         [Hit(float(s), int(i), corpus[int(i)]) for s, i in zip(row_scores, row_index, strict=True)]
-        for row_scores, row_index in zip(scores, index, strict=True)
+        for row_scores, row_index in zip(scores, index_ids, strict=True)
     ]
