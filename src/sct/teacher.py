@@ -172,6 +172,9 @@ def _verify(directory: Path, key: str, count: int) -> dict[str, Any] | str:
     return manifest
 
 
+ORDER = "length"  # how an entry's texts are walked while it is built (a partial entry resumes only in its order)
+
+
 def _encode_chunks(
     encode: Callable[[list[str]], np.ndarray],
     texts: list[str],
@@ -182,22 +185,24 @@ def _encode_chunks(
     chunk: int,
     cpu_start: float,
 ) -> np.ndarray:
-    """Encode ``texts[start:]`` chunk by chunk into the memmap (created at the first chunk, when the
-    dimension is known), recording progress after each so a crash loses at most one chunk."""
+    """Encode the texts shortest first, chunk by chunk, into the memmap rows of their own positions (created at
+    the first chunk, when the dimension is known), recording progress after each so a crash loses at most one
+    chunk. Ordering the whole set by length, not only each chunk, keeps every batch's padding small."""
     from tqdm.auto import tqdm
 
+    order = np.argsort(np.array([len(t) for t in texts]), kind="stable")  # the same order on every resume
     with tqdm(total=len(texts), initial=start, desc="teacher embeddings", unit="text") as bar:
         for begin in range(start, len(texts), chunk):
             end = min(begin + chunk, len(texts))
-            embeddings = encode(texts[begin:end])
+            positions = order[begin:end]
+            embeddings = encode([texts[i] for i in positions])
             if memmap is None:
                 shape = (len(texts), embeddings.shape[1])
                 memmap = np.lib.format.open_memmap(directory / EMBEDDINGS, mode="w+", dtype=np.float32, shape=shape)
-            memmap[begin:end] = embeddings
+            memmap[positions] = embeddings
             memmap.flush()
-            write_json_atomic(
-                directory / PROGRESS, {"key": key, "done": end, "cpu_seconds": time.process_time() - cpu_start}
-            )
+            write_json_atomic(directory / PROGRESS, {"key": key, "done": end, "order": ORDER,
+                                                     "cpu_seconds": time.process_time() - cpu_start})  # fmt: skip
             bar.update(end - begin)
     assert memmap is not None, "no texts to encode"
     return memmap
@@ -272,7 +277,8 @@ def _resumable(directory: Path, key: str, count: int) -> np.ndarray | None:
     try:
         progress = json.loads(progress_path.read_text())
         memmap = np.load(path, mmap_mode="r+")
-        usable = progress.get("key") == key and memmap.shape[0] == count and memmap.dtype == np.float32
+        usable = (progress.get("key") == key and progress.get("order") == ORDER and memmap.shape[0] == count
+                  and memmap.dtype == np.float32)  # fmt: skip
         if usable and 0 < int(progress["done"]) <= count:
             return memmap
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
