@@ -236,10 +236,24 @@ def budget_curve_block() -> str:
         "distillation row's first point comes late because building the teacher cache is charged first.\n\n"
         "![budget curve](../results/study/budget_curve.png)\n\n"
     )
-    text += _targets(data["rows"])
+    text += _dev_shapes(data["rows"]) + _targets(data["rows"])
     if left:
         text += "Not run yet (the spec's later rows): " + "; ".join(left) + ".\n\n"
     return text + study._provenance(data, STUDY / "budget-curve-l2.json") + "\n"
+
+
+def _dev_shapes(rows: list[dict]) -> str:
+    """Where each row's STS-B dev peaked and where it ended: a run past its peak is drifting, not learning."""
+    parts = []
+    for row in rows:
+        curve = row.get("dev_curve") or []
+        if len(curve) < 2:
+            continue
+        step, peak = max(curve, key=lambda c: c[1])
+        last_step, last = curve[-1]
+        shape = "still at its peak" if last >= peak - 0.5 else f"then fell to {last:.2f} by step {last_step}"
+        parts.append(f"{row['name']}: from {curve[0][1]:.2f} at step 0 to a peak of {peak:.2f} at step {step}, {shape}")
+    return ("STS-B dev during each run: " + "; ".join(parts) + ".\n\n") if parts else ""
 
 
 def _projection(row: dict, target: float) -> str:
@@ -271,8 +285,8 @@ def _targets(rows: list[dict]) -> str:
                       if gap <= 0 else f"missed by {gap:.2f}") + _projection(best, 75))  # fmt: skip
     sct, simcse = done.get("SCT"), done.get("SimCSE")
     if sct:
-        out.append(f"self-supervised SCT at least 68: {sct['avg']:.2f}, "
-                   + ("met" if sct["avg"] >= 68 else f"missed by {68 - sct['avg']:.2f}"))  # fmt: skip
+        verdict = "met" if sct["avg"] >= 68 else f"missed by {68 - sct['avg']:.2f}"
+        out.append(f"self-supervised SCT at least 68: {sct['avg']:.2f}, {verdict}{_projection(sct, 68)}")
     if sct and simcse:
         common = {m["cpu_minutes"]: m["avg"] for m in simcse.get("milestones", []) if m["reached"]}
         gaps = [f"{m['cpu_minutes']:g} min {m['avg'] - common[m['cpu_minutes']]:+.2f}"
