@@ -7,11 +7,16 @@ import json
 from sct.cli import main
 
 
-def test_card_written_by_training_and_refreshed(tiny_bert, pairs_file, dev_file, tmp_path):
-    out = tmp_path / "run"
+def _two_step_run(tiny_bert, pairs_file, dev_file, out) -> None:
+    """A finished two-step SCT run of the tiny model into ``out`` (what the card is written from)."""
     args = ["train", str(pairs_file), "-o", str(out), "--model", tiny_bert, "--batch-size", "8", "-k", "16",
             "--max-steps", "2", "--eval-steps", "2", "--max-seq-length", "16", "--dev-file", str(dev_file)]  # fmt: skip
     assert main(args) == 0
+
+
+def test_card_written_by_training_and_refreshed(tiny_bert, pairs_file, dev_file, tmp_path):
+    out = tmp_path / "run"
+    _two_step_run(tiny_bert, pairs_file, dev_file, out)
     text = (out / "README.md").read_text()
     assert text.startswith("---\n") and text.count("<!-- sct-card:begin -->") == 1
     assert "**Training data**: `pairs.tsv`, 48 pairs; views: pairs" in text
@@ -33,9 +38,7 @@ def test_evaluate_refreshes_the_card_which_names_the_final_path_and_no_none(
     from sct.evaluation import suite
 
     out = tmp_path / "run"
-    args = ["train", str(pairs_file), "-o", str(out), "--model", tiny_bert, "--batch-size", "8", "-k", "16",
-            "--max-steps", "2", "--eval-steps", "2", "--max-seq-length", "16", "--dev-file", str(dev_file)]  # fmt: skip
-    assert main(args) == 0
+    _two_step_run(tiny_bert, pairs_file, dev_file, out)
     scores = {t: {"spearman": 50.0 + i} for i, t in enumerate(("STS12", "STS13", "STS14", "STS15", "STS16", "STS-B",
                                                                  "SICK-R"))}  # fmt: skip
     monkeypatch.setattr(suite, "run_tasks", lambda *a, **k: {"tasks": scores, "avg": 53.0, "downstream": {},
@@ -54,9 +57,7 @@ def test_the_model_index_carries_every_sts_task_once(tiny_bert, pairs_file, dev_
     import yaml
 
     out = tmp_path / "run"
-    args = ["train", str(pairs_file), "-o", str(out), "--model", tiny_bert, "--batch-size", "8", "-k", "16",
-            "--max-steps", "2", "--eval-steps", "2", "--max-seq-length", "16", "--dev-file", str(dev_file)]  # fmt: skip
-    assert main(args) == 0
+    _two_step_run(tiny_bert, pairs_file, dev_file, out)
     tasks = {"STS12": 41.25, "STS-B": 60.5, "SICK-R": 55.0}
     (out / "evaluation.json").write_text(json.dumps({"tasks": {t: {"spearman": v} for t, v in tasks.items()},
                                                      "avg": 52.25}))  # fmt: skip

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sct.cli import main
+from tests.test_ownership import _snapshot
 
 BAD_FILES = {  # name -> (bytes, or None for a directory; what the message must say besides the path)
     "empty.txt": (b"", None),
@@ -42,10 +43,6 @@ def _commands(path: Path, out: Path, model: str, dev: Path) -> dict[str, list[st
         "encode": ["encode", model, "--input", str(path), "--output", str(out / "e.npy")],
         "search": ["search", model, "--corpus", str(path), "--query", "a query"],
     }  # fmt: skip
-
-
-def _snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.parametrize("bad", list(BAD_FILES))

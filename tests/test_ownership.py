@@ -17,7 +17,7 @@ from sct.cli import main
 from sct.data import parse_score, write_json_atomic
 from sct.errors import DataError
 from sct.ownership import exclusive_output
-from tests.test_reliability import _args, _sigterm_during_step_6
+from tests.test_reliability import _args, _interrupt_at_step_6
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:
@@ -133,15 +133,9 @@ def test_a_non_finite_option_is_one_line_before_any_work(tiny_bert, pairs_file, 
 def test_resume_applies_length_options_records_them_and_refuses_the_rest(
     tiny_bert, pairs_file, dev_file, tmp_path, capsys, monkeypatch
 ):
-    from sct import training
-
-    real_make = training._make_callbacks
-    _sigterm_during_step_6(monkeypatch)
     out = tmp_path / "run"
-    assert main(_args(tiny_bert, pairs_file, dev_file, out)) == 130
-    monkeypatch.setattr(training, "_make_callbacks", real_make)
+    work = _interrupt_at_step_6(tiny_bert, pairs_file, dev_file, out, monkeypatch)
     capsys.readouterr()
-    work = tmp_path / "run.incomplete"
     before = _snapshot(work)
     assert main(["train", "--resume", str(out), "--learning-rate", "0.5", "--max-steps", "12"]) == 2
     err = capsys.readouterr().err.strip()
@@ -155,14 +149,8 @@ def test_resume_applies_length_options_records_them_and_refuses_the_rest(
 
 def test_a_truncated_optimizer_state_is_skipped_like_truncated_weights(tiny_bert, pairs_file, dev_file, tmp_path,
                                                                        monkeypatch, caplog):  # fmt: skip
-    from sct import training
-
-    real_make = training._make_callbacks
-    _sigterm_during_step_6(monkeypatch)
     out = tmp_path / "run"
-    assert main(_args(tiny_bert, pairs_file, dev_file, out)) == 130
-    monkeypatch.setattr(training, "_make_callbacks", real_make)
-    newest = tmp_path / "run.incomplete" / "checkpoints" / "checkpoint-6"
+    newest = _interrupt_at_step_6(tiny_bert, pairs_file, dev_file, out, monkeypatch) / "checkpoints" / "checkpoint-6"
     optimizer = newest / "optimizer.pt"
     optimizer.write_bytes(optimizer.read_bytes()[:200])
     assert "optimizer.pt unreadable" in run_dir.checkpoint_problem(newest)
@@ -184,12 +172,7 @@ def test_a_run_that_fails_before_its_first_step_leaves_no_stub(tiny_bert, pairs_
 def test_a_copied_interrupted_run_resumes_itself(tiny_bert, pairs_file, dev_file, tmp_path, monkeypatch):
     import shutil
 
-    from sct import training
-
-    real_make = training._make_callbacks
-    _sigterm_during_step_6(monkeypatch)
-    assert main(_args(tiny_bert, pairs_file, dev_file, tmp_path / "run")) == 130
-    monkeypatch.setattr(training, "_make_callbacks", real_make)
+    _interrupt_at_step_6(tiny_bert, pairs_file, dev_file, tmp_path / "run", monkeypatch)
     shutil.copytree(tmp_path / "run.incomplete", tmp_path / "copy.incomplete")
     original = _snapshot(tmp_path / "run.incomplete")
     assert main(["train", "--resume", str(tmp_path / "copy")]) == 0

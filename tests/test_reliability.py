@@ -65,6 +65,18 @@ def _sigterm_during_step_6(monkeypatch) -> None:
     monkeypatch.setattr(training, "_make_callbacks", signalling)
 
 
+def _interrupt_at_step_6(tiny_bert, pairs_file, dev_file, out: Path, monkeypatch) -> Path:
+    """Train into ``out`` until SIGTERM stops it after step 6 (exit 130); later runs are not signalled.
+    Returns the interrupted run's work directory."""
+    from sct import training
+
+    real_make = training._make_callbacks
+    _sigterm_during_step_6(monkeypatch)
+    assert main(_args(tiny_bert, pairs_file, dev_file, out)) == 130
+    monkeypatch.setattr(training, "_make_callbacks", real_make)
+    return out.with_name(out.name + ".incomplete")
+
+
 def test_sigterm_saves_a_checkpoint_stops_and_resumes(tiny_bert, pairs_file, dev_file, tmp_path, capsys, monkeypatch):
     from sct import training
 
@@ -176,14 +188,8 @@ def test_disk_full_while_saving_keeps_the_previous_checkpoint(tiny_bert, pairs_f
 
 def test_corrupted_checkpoint_is_named_and_the_previous_one_used(tiny_bert, pairs_file, dev_file, tmp_path, caplog,
                                                                  monkeypatch):  # fmt: skip
-    from sct import training
-
-    real_make = training._make_callbacks
-    _sigterm_during_step_6(monkeypatch)
     out = tmp_path / "run"
-    assert main(_args(tiny_bert, pairs_file, dev_file, out)) == 130
-    monkeypatch.setattr(training, "_make_callbacks", real_make)
-    newest = tmp_path / "run.incomplete" / "checkpoints" / "checkpoint-6"
+    newest = _interrupt_at_step_6(tiny_bert, pairs_file, dev_file, out, monkeypatch) / "checkpoints" / "checkpoint-6"
     weights = newest / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])  # truncated
     assert "model.safetensors unreadable" in run_dir.checkpoint_problem(newest)

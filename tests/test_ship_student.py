@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sct.cli import main
+from tests.test_card import _two_step_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,9 +29,7 @@ def test_a_shipped_student_is_half_the_bytes_loads_as_float32_and_refuses_replac
     from sentence_transformers import SentenceTransformer
 
     run = tmp_path / "run"
-    args = ["train", str(pairs_file), "-o", str(run), "--model", tiny_bert, "--batch-size", "8", "-k", "16",
-            "--max-steps", "2", "--eval-steps", "2", "--max-seq-length", "16", "--dev-file", str(dev_file)]  # fmt: skip
-    assert main(args) == 0
+    _two_step_run(tiny_bert, pairs_file, dev_file, run)
     ship = _ship_module()
     calls = []
     monkeypatch.setattr(ship.subprocess, "run", lambda argv, **kw: calls.append(argv))  # scoring is sct evaluate's
