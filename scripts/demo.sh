@@ -20,7 +20,7 @@ stage() {  # stage NAME COMMAND...: run it and record its wall seconds
 }
 
 echo "== 1/5 training sentences: 30,000 from the caption and nli domains of the corpus"
-stage "select sentences" $SCT corpus --domains caption,nli --max-samples 30000 --seed 1000 --output "$RUN-sentences.txt"
+stage "select sentences" $SCT corpus --domains caption,nli --max-samples 30000 --seed 1000 --overwrite --output "$RUN-sentences.txt"
 
 echo "== 2/5 STS before training: all-MiniLM-L6-v2 cut to its first 2 layers"
 stage "evaluate before" $SCT evaluate sentence-transformers/all-MiniLM-L6-v2 --student-layers 2 --tasks sts \

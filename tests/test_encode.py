@@ -147,3 +147,17 @@ def test_hnsw_search_reports_its_recall_and_reuses_a_saved_index(tmp_path):
     assert [row[0].index for row in again] == list(range(20))
     with pytest.raises(DataError, match="rebuild it"):
         search(Fixed(), corpus[:400], queries, 5, corpus_embeddings[:400], index="hnsw", index_file=index_file)
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_library_info_lines_are_shown_only_with_verbose(tiny_bert, tmp_path, verbose):
+    """sentence-transformers' INFO lines repeat what sct says (a line per model load, per dev score, per save)."""
+    import subprocess
+    import sys
+
+    source = tmp_path / "s.txt"
+    source.write_text("one sentence\n")
+    argv = [sys.executable, "-m", "sct", *(["-v"] if verbose else []), "encode", tiny_bert, "--input", str(source),
+            "--output", str(tmp_path / "e.npy")]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=True)
+    assert ("INFO sentence_transformers" in done.stderr) is verbose, done.stderr

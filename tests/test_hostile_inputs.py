@@ -125,3 +125,40 @@ def test_an_output_under_a_file_is_one_line(tiny_bert, pairs_file, dev_file, tmp
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is a file, so the output cannot be made under it" in err[0]
     assert (tmp_path / "afile").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("command", ["views", "corpus", "encode"])
+def test_an_existing_output_file_is_kept_unless_overwrite_and_a_folder_is_named(tiny_bert, tmp_path, capsys,
+                                                                                command):  # fmt: skip
+    source = tmp_path / "s.txt"
+    source.write_text("one sentence here\nanother sentence there\n")
+    out = tmp_path / ("e.npy" if command == "encode" else "mine.txt")
+    out.write_bytes(b"the user's own file\n")
+    argv = _commands(source, tmp_path, tiny_bert, source)[command]
+    argv[argv.index(str(tmp_path / {"views": "pairs.tsv", "corpus": "sentences.txt", "encode": "e.npy"}[command]))] = (
+        str(out)
+    )
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{out} already exists; pass --overwrite to replace it" in err[0], err
+    assert out.read_bytes() == b"the user's own file\n"
+    assert main([*argv, "--overwrite"]) == 0
+    assert out.read_bytes() != b"the user's own file\n"
+    if command != "encode":  # encode's folder message is tested with its .npy name check
+        folder = tmp_path / "a-folder"
+        folder.mkdir()
+        argv[argv.index(str(out))] = str(folder)
+        capsys.readouterr()
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"{folder} is a directory, expected a file name" in err[0], err
+
+
+def test_a_run_output_that_is_an_existing_file_is_named_as_a_file(tiny_bert, pairs_file, dev_file, tmp_path, capsys):
+    (tmp_path / "afile").write_text("mine\n")
+    args = ["train", str(pairs_file), "-o", str(tmp_path / "afile"), "--model", tiny_bert, "--dev-file",
+            str(dev_file), "--batch-size", "2", "-k", "4", "--max-steps", "1", "--overwrite"]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is an existing file; a run is written as a directory" in err[0], err
+    assert (tmp_path / "afile").read_text() == "mine\n"

@@ -114,6 +114,7 @@ def test_evaluate_refuses_to_store_a_non_finite_score(tmp_path, monkeypatch, cap
     monkeypatch.setattr(suite, "run_tasks", lambda *a, **k: {"tasks": {"STS12": {"spearman": math.nan}},
                         "avg": math.nan, "downstream": {}, "skipped": {}, "failed": {}})  # fmt: skip
     monkeypatch.setattr("sct.data.find_data_root", lambda *a: None)
+    monkeypatch.setattr(suite, "check_sts_data", lambda *a: None)
     code = main(["evaluate", str(run), "--tasks", "sts", "--output-json", str(tmp_path / "out.json")])
     assert code == 2 and "non-finite score at tasks.STS12.spearman" in capsys.readouterr().err
     assert _snapshot(tmp_path) == before

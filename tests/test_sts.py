@@ -114,3 +114,32 @@ def test_bad_gold_score_is_named(senteval):
     path.write_text("g\tMSRvid\t2012\t0\tfive\tl\tr 0.1\n")
     with pytest.raises(DataError, match=r"sts-test\.csv:1: expected a numeric gold score"):
         load_sts_tasks(senteval, ["STS-B"])
+
+
+@pytest.mark.parametrize("case", ["empty sts-test.csv", "one-pair track", "every gold score blank"])
+def test_a_file_with_fewer_than_two_scored_pairs_is_named(senteval, case):
+    if case == "empty sts-test.csv":
+        path, task = senteval / "STS" / "STSBenchmark" / "sts-test.csv", "STS-B"
+        path.write_text("")
+    else:
+        folder = senteval / "STS" / "STS12-en-test"
+        path, task = folder / "STS.gs.MSRpar.txt", "STS12"
+        rows = [("l x", "r 0.1", "2")] if case == "one-pair track" else [("l x", "r 0.1", ""), ("l x", "r 0.2", "")]
+        _write_track(folder, "MSRpar", rows)
+    with pytest.raises(DataError, match=rf"{path.name}: [01] scored sentence pair\(s\); an STS file needs at least 2"):
+        load_sts_tasks(senteval, [task])
+
+
+def test_evaluate_on_an_empty_sts_file_is_one_line_and_keeps_the_stored_scores(senteval, tiny_bert, tmp_path, capsys):
+    from sct.cli import main
+
+    scores = tmp_path / "scores.json"
+    argv = ["evaluate", tiny_bert, "--tasks", "STS-B", "--data-dir", str(senteval), "--output-json", str(scores)]
+    assert main(argv) == 0
+    stored = scores.read_bytes()
+    (senteval / "STS" / "STSBenchmark" / "sts-test.csv").write_text("")
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "sts-test.csv: 0 scored sentence pair(s)" in err[0], err
+    assert scores.read_bytes() == stored

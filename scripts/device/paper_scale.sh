@@ -51,7 +51,7 @@ if [ -f "$GPU/sentences.txt.gz" ]; then  # prepared on the CPU, where every eval
     gzip -dc "$GPU/sentences.txt.gz" | head -n "$SENTENCES" > "$WORK/sentences.txt"
     gzip -dc "$GPU/held-out.txt.gz" > "$WORK/held-out.txt"
 else
-    stage "sentences" $SCT corpus --max-samples "$((SENTENCES + 1000))" --seed 1000 -o "$WORK/all.txt" || exit 1
+    stage "sentences" $SCT corpus --max-samples "$((SENTENCES + 1000))" --seed 1000 --overwrite -o "$WORK/all.txt" || exit 1
     head -n "$SENTENCES" "$WORK/all.txt" > "$WORK/sentences.txt"
     tail -n +"$((SENTENCES + 1))" "$WORK/all.txt" > "$WORK/held-out.txt"
 fi

@@ -17,7 +17,7 @@ from sentence_transformers import SentenceTransformer
 from sct.models import resolve_model
 path = resolve_model('sentence-transformers/all-MiniLM-L6-v2').location  # the offline packaged copy
 SentenceTransformer(path, device='cpu').half().save('.gpu/all-minilm-l6-v2')"
-.venv/bin/sct corpus --max-samples 300000 --seed 1000 -o /tmp/paper-domain.txt
+.venv/bin/sct corpus --max-samples 300000 --seed 1000 --overwrite -o /tmp/paper-domain.txt
 head -n "$TRAIN" /tmp/paper-domain.txt | gzip -9 > .gpu/sentences.txt.gz
 tail -n +"$((TRAIN + 1))" /tmp/paper-domain.txt | gzip -9 > .gpu/held-out.txt.gz
 tmp=$(mktemp -d)

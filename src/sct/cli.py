@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sct.errors import ConfigError, DataError, SCTError
-from sct.ownership import refuse_output_over_input
+from sct.ownership import check_output_file, refuse_output_over_input
 
 logger = logging.getLogger("sct")
 
@@ -300,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("model", help="model: run directory, local dir, hub id or offline packaged id")
     encode.add_argument("--input", "-i", required=True, help="one sentence per line (.gz read transparently)")
     encode.add_argument("--output", "-o", required=True, help="where the .npy array goes")
+    encode.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     encode.add_argument("--batch-size", type=int, default=128)
     encode.add_argument("--normalize", action="store_true", help="L2-normalise the embeddings")
     encode.add_argument("--max-seq-length", type=int, help="override the model's max_seq_length")
@@ -410,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
         "dev/test, TwitterPara) and reports how many it dropped from which set.",
     )
     corpus.add_argument("--output", "-o", required=True, help="sentence file to write (one per line)")
+    corpus.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     corpus.add_argument("--input", help="corpus TSV or sentence file (default: <data root>/corpus/sentences.tsv.gz)")
     corpus.add_argument(
         "--domains", default="caption,nli", help="comma-separated corpus domains (default caption,nli: the paper's "
@@ -440,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"view method (default {DEFAULT_METHOD}: it trained best in the measured comparison, see README)",
     )  # fmt: skip
     views.add_argument("--output", "-o", required=True, help="pairs TSV to write (statistics go to OUTPUT.json)")
+    views.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     views.add_argument("--workers", type=int, default=2, help="parallel translation chunks (default 2)")
     views.add_argument(
         "--chunk-size",
@@ -542,6 +545,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
     refuse_output_over_input(args.output, [args.input])
     check_npy_output(args.output)
+    check_output_file(args.output, args.overwrite)
     sentences = read_sentences(args.input)  # a bad input or output is reported before the model loads
     if not sentences:
         raise DataError(f"{args.input}: no sentences found")
@@ -618,11 +622,13 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from sct.data import find_data_root, read_json_if_present, write_json_atomic
     from sct.evaluation.sts import format_sts_table
-    from sct.evaluation.suite import format_downstream_table, merge_results, resolve_tasks, run_tasks
+    from sct.evaluation.suite import check_sts_data, format_downstream_table, merge_results, resolve_tasks, run_tasks
     from sct.report import EVALUATION_JSON
 
     tasks = resolve_tasks(args.tasks)
     root = find_data_root(args.data_dir)
+    if not args.keep_going:  # --keep-going records a task's bad data as a failure instead
+        check_sts_data(root, tasks)
     baseline = None
     if args.baseline_json:
         baseline = json.loads(Path(args.baseline_json).read_text())
@@ -800,6 +806,7 @@ def cmd_corpus(args: argparse.Namespace) -> int:
         root = find_data_root(args.data_dir)
     path = Path(args.input) if args.input else root.corpus
     refuse_output_over_input(args.output, [path])
+    check_output_file(args.output, args.overwrite)
     domains = None if args.domains == "all" else {d.strip() for d in args.domains.split(",") if d.strip()}
     sentences, stats = select_sentences(
         path,
@@ -832,6 +839,7 @@ def cmd_views(args: argparse.Namespace) -> int:
     if args.min_overlap is not None and not 0 <= args.min_overlap <= 1:
         raise ConfigError(f"--min-overlap must be between 0 and 1, got {args.min_overlap}")
     refuse_output_over_input(args.output, [args.input])
+    check_output_file(args.output, args.overwrite)
     if args.report:
         refuse_output_over_input(args.report, [args.input, args.output], "--report")
     sentences, blank = read_sentence_file(args.input)
@@ -892,15 +900,24 @@ def _one_line(exc: BaseException) -> str:
     return "; ".join(part.strip() for part in str(exc).splitlines() if part.strip())
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+# sentence-transformers logs at INFO what sct already says once (each dev score, each save, "No device
+# provided" at every model load); --verbose shows it again.
+QUIET_LOGGERS = ("httpx", "urllib3", "filelock", "sentence_transformers")
+
+
+def configure_logging(verbose: bool) -> None:
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
-    for noisy in ("httpx", "urllib3", "filelock"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for noisy in QUIET_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
     from sct.errors import TrainingStopped
 
     try:

@@ -55,6 +55,8 @@ def check_replaceable(path: Path, what: str = "output directory") -> None:
 
 def check_output_location(output: Path) -> None:
     """The output's folder can be made and written: no file where a folder must be, no read-only ancestor."""
+    if output.is_file():
+        raise ConfigError(f"output {output} is an existing file; a run is written as a directory: choose another name")
     for ancestor in [output, *output.parents]:
         if ancestor.exists():
             if not ancestor.is_dir():
@@ -63,6 +65,21 @@ def check_output_location(output: Path) -> None:
                 raise ConfigError(f"output {output}: {ancestor} is not writable")
             if ancestor != output:
                 return
+
+
+def check_output_file(output: str | Path, overwrite: bool, option: str = "--output") -> None:
+    """A file output: not a directory, not under a file, and an existing file replaced only with ``--overwrite``
+    (a user's sentence file at that name is theirs until they say otherwise)."""
+    path = Path(output)
+    if path.is_dir():
+        raise ConfigError(f"{option} {path} is a directory, expected a file name")
+    for ancestor in path.parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise ConfigError(f"{option} {path}: {ancestor} is a file, so the output cannot be made under it")
+            break
+    if path.exists() and not overwrite:
+        raise ConfigError(f"{option} {path} already exists; pass --overwrite to replace it")
 
 
 def lock_path(output: Path) -> Path:

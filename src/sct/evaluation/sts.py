@@ -81,7 +81,14 @@ def read_sts_track(folder: Path, track: str) -> ScoredPairs:
         s1.append(senteval_join(fields[0]))
         s2.append(senteval_join(fields[1]))
         scores.append(parse_score(gold, lineno, score))
-    return ScoredPairs(track, s1, s2, scores)
+    return _at_least_two(gold, ScoredPairs(track, s1, s2, scores))
+
+
+def _at_least_two(path: Path, pairs: ScoredPairs) -> ScoredPairs:
+    """A Spearman correlation needs two scored pairs; an empty file would otherwise surface as a numpy error."""
+    if len(pairs.scores) < 2:
+        raise DataError(f"{path}: {len(pairs.scores)} scored sentence pair(s); an STS file needs at least 2")
+    return pairs
 
 
 def _read_scored_columns(path: Path, layout: str, columns: tuple[int, int, int], header: bool = False) -> ScoredPairs:
@@ -98,7 +105,7 @@ def _read_scored_columns(path: Path, layout: str, columns: tuple[int, int, int],
         s1.append(senteval_join(fields[first]))
         s2.append(senteval_join(fields[second]))
         scores.append(parse_score(path, lineno, fields[score]))
-    return ScoredPairs(path.name, s1, s2, scores)
+    return _at_least_two(path, ScoredPairs(path.name, s1, s2, scores))
 
 
 def read_stsb_split(path: Path) -> ScoredPairs:
@@ -223,7 +230,4 @@ def load_dev_set(dev_file: str | os.PathLike | None, data_dir: str | os.PathLike
         path = root.senteval / "STS" / "STSBenchmark" / "sts-dev.csv"
         if not path.is_file():
             raise DataError(f"{path}: STS-B dev set not found under the data root {root.root}")
-    dev = read_stsb_split(path)
-    if not dev.scores:
-        raise DataError(f"{path}: no sentence pairs found")
-    return dev
+    return read_stsb_split(path)

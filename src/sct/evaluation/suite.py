@@ -102,15 +102,9 @@ def resolve_tasks(spec: str) -> dict[str, bool]:
     return tasks
 
 
-def run_tasks(
-    model: Any, root: DataRoot, tasks: dict[str, bool], batch_size: int = 128, keep_going: bool = False
-) -> dict[str, Any]:
-    """Run the tasks; STS keeps its layout (``tasks``, ``avg``), the others go under ``downstream``.
-
-    Also records ``skipped`` (task -> reason) and ``failed`` (task -> error, only with ``keep_going``).
-    """
+def _runnable(root: DataRoot, tasks: dict[str, bool]) -> tuple[list[str], dict[str, str]]:
+    """The tasks that have data, and why each other one is skipped (only tasks not named explicitly are)."""
     skipped: dict[str, str] = {}
-    failed: dict[str, str] = {}
     runnable: list[str] = []
     for name, explicit in tasks.items():
         task = TASKS[name]
@@ -123,6 +117,24 @@ def run_tasks(
             skipped[name] = reason
             continue
         runnable.append(name)
+    return runnable, skipped
+
+
+def check_sts_data(root: DataRoot, tasks: dict[str, bool]) -> None:
+    """Read every STS task that will run, so that bad data is one line before a model is loaded."""
+    runnable, _ = _runnable(root, tasks)
+    load_sts_tasks(root.senteval, [t for t in runnable if TASKS[t].group == "sts"])
+
+
+def run_tasks(
+    model: Any, root: DataRoot, tasks: dict[str, bool], batch_size: int = 128, keep_going: bool = False
+) -> dict[str, Any]:
+    """Run the tasks; STS keeps its layout (``tasks``, ``avg``), the others go under ``downstream``.
+
+    Also records ``skipped`` (task -> reason) and ``failed`` (task -> error, only with ``keep_going``).
+    """
+    runnable, skipped = _runnable(root, tasks)
+    failed: dict[str, str] = {}
 
     def attempt(name: str, work: Callable[[], Any]) -> Any:
         try:
