@@ -22,14 +22,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sct.corpus import timing_sentences
 from sct.data import write_json_atomic
 from sct.encode import embed, load_model
 from sct.export import export_onnx
 from sct.models import load_student
 from sct.provenance import environment
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_step import sentences as corpus_sentences  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = {"proxy-l2": ("sentence-transformers/all-MiniLM-L6-v2", 2), "all-MiniLM-L6-v2": (
@@ -43,7 +41,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "encode_speed.json"))
     args = parser.parse_args()
-    text = corpus_sentences(args.sentences)
+    text = timing_sentences(args.sentences)
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         for name, (model_id, layers) in MODELS.items():

@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sct.corpus import timing_sentences
 from sct.data import write_json_atomic
 from sct.losses import SCTLoss
 from sct.models import load_student
@@ -60,20 +61,6 @@ def tiny_student():
         BertModel(config).save_pretrained(path)
         tokenizer.save_pretrained(path)
     return load_student(str(path))[0]
-
-
-def sentences(n: int) -> list[str]:
-    """Corpus sentences when the data root is here, else generated ones (the timing only needs text)."""
-    try:
-        from sct.corpus import select_sentences
-        from sct.data import find_data_root
-
-        picked, _ = select_sentences(find_data_root().corpus, domains={"caption", "nli"}, min_words=5,
-                                     max_words=40, max_samples=n, seed=3, guard_root=None)  # fmt: skip
-        return picked
-    except Exception:  # noqa: BLE001 - any missing data falls back to synthetic text
-        words = "a man woman dog runs plays on the grass near water with two red ball".split()
-        return [" ".join(words[(i * 7 + j) % len(words)] for j in range(8 + i % 12)) for i in range(n)]
 
 
 class AuthorsStep(nn.Module):
@@ -238,7 +225,7 @@ def queue_update_bytes(k: int, d: int, b: int) -> dict[str, int]:
 
 def run_setup(name: str, model, k: int, batch: int, steps: int, warmup: int) -> dict:
     model.max_seq_length = 32
-    text = sentences(2 * batch)
+    text = timing_sentences(2 * batch)
     features = [model.tokenize(text[:batch]), model.tokenize(text[batch:])]
     d = model.get_embedding_dimension()
     print(f"[{name}] d={d} k={k} B={batch}: loss agreement, then {warmup}+{steps} alternating steps ...", flush=True)

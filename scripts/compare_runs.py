@@ -28,12 +28,12 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from sct import __file__ as SCT_PACKAGE
+from sct.data import write_json_atomic
+from sct.evaluation.sts import TASK_ORDER, format_sts_table
+from sct.provenance import environment, git_commit
 
-from sct.data import write_json_atomic  # noqa: E402
-from sct.evaluation.sts import TASK_ORDER, format_sts_table  # noqa: E402
-from sct.provenance import environment, git_commit  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def sct(*args: str, log: Path) -> None:
@@ -118,6 +118,9 @@ def main() -> None:
     parser.add_argument("--data-dir")
     parser.add_argument("--resume", action="store_true", help="keep OUTPUT's finished rows of unchanged runs")
     args = parser.parse_args()
+    if Path(SCT_PACKAGE).resolve().parent != ROOT / "src" / "sct":  # the commit recorded is this tree's
+        sys.exit(f"compare_runs: sct is imported from {Path(SCT_PACKAGE).parent}, not {ROOT / 'src' / 'sct'}; "
+                 f"run with PYTHONPATH={ROOT / 'src'} (a worktree's runs must use its own code)")  # fmt: skip
     spec = json.loads(args.runs.read_text())
     args.work_dir.mkdir(parents=True, exist_ok=True)
     data = ["--data-dir", args.data_dir] if args.data_dir else []

@@ -28,15 +28,14 @@ from typing import Any
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from train_step import sentences as corpus_sentences  # noqa: E402
+from sct.corpus import timing_sentences
+from sct.data import find_data_root, write_json_atomic
+from sct.encode import load_model
+from sct.evaluation.sts import evaluate_sts
+from sct.export import export_onnx
+from sct.provenance import environment
 
-from sct.data import find_data_root, write_json_atomic  # noqa: E402
-from sct.encode import load_model  # noqa: E402
-from sct.evaluation.sts import evaluate_sts  # noqa: E402
-from sct.export import export_onnx  # noqa: E402
-from sct.provenance import environment  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class ParaphraseL3Onnx:
@@ -105,7 +104,7 @@ def main() -> None:
         plot(json.loads(Path(args.output).read_text())["rows"], Path(args.output).with_suffix(".png"))
         return
     senteval = find_data_root().senteval
-    text = corpus_sentences(args.sentences)
+    text = timing_sentences(args.sentences)
     rows: list[dict[str, Any]] = []
 
     def add(name: str, kind: str, model, sts: float | None = None, sts_source: str = "measured here", **extra):

@@ -19,13 +19,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from sct.data import read_json_if_present, write_json_atomic
+from sct.evaluation.sts import TASK_ORDER as TASKS
+from sct.plots import plot_dev_curves, plot_xy
+from sct.report import paper_results
 
-from sct.data import read_json_if_present, write_json_atomic  # noqa: E402
-from sct.evaluation.sts import TASK_ORDER as TASKS  # noqa: E402
-from sct.plots import plot_dev_curves, plot_xy  # noqa: E402
-from sct.report import paper_results  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 STUDY = ROOT / "results" / "study"
 DISTILL = ROOT / "docs" / "results" / "distill"

@@ -1,4 +1,4 @@
-"""Cross-check `sct evaluate --tasks sts` against the independent implementation in tests/.
+"""Cross-check `sct evaluate --tasks sts` against the independent implementation in sct.evaluation.independent.
 
 Runs both on all seven STS tasks for all-MiniLM-L6-v2 and its 2-layer cut, and writes
 docs/results/sts_crosscheck.json plus a markdown table (docs/results/sts_crosscheck.md).
@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
+from sct.data import find_data_root
+from sct.evaluation.independent import MeanPooledEncoder, score_task
+from sct.evaluation.sts import TASK_ORDER, evaluate_sts
+from sct.models import load_student, resolve_model
+from sct.provenance import environment
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from independent_sts import MeanPooledEncoder, score_task  # noqa: E402
-
-from sct.data import find_data_root  # noqa: E402
-from sct.evaluation.sts import TASK_ORDER, evaluate_sts  # noqa: E402
-from sct.models import load_student, resolve_model  # noqa: E402
-from sct.provenance import environment  # noqa: E402
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 

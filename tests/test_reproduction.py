@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-import reproduction  # noqa: E402
+from scripts import reproduction
 
 ENV = {"device": "cpu", "cpu_threads": 2, "sct_commit": "abc"}
 

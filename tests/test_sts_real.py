@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from sct.evaluation.independent import MeanPooledEncoder, score_task
+
 from .conftest import SHARED_DATA
-from .independent_sts import MeanPooledEncoder, score_task
 
 pytestmark = pytest.mark.skipif(not (SHARED_DATA / "senteval").is_dir(), reason="needs ../shared/data")
 

@@ -88,3 +88,18 @@ def select_sentences(
         kept = kept[:max_samples]
     stats.written = len(kept)
     return kept, stats
+
+
+def timing_sentences(n: int) -> list[str]:
+    """Corpus sentences for a speed benchmark when the data root is here, else generated ones (a timing only
+    needs text of a realistic length)."""
+    from sct.data import find_data_root
+    from sct.errors import SCTError
+
+    try:
+        picked, _ = select_sentences(find_data_root().corpus, domains={"caption", "nli"}, min_words=5,
+                                     max_words=40, max_samples=n, seed=3, guard_root=None)  # fmt: skip
+        return picked
+    except (SCTError, OSError):  # no data here: synthetic text of the same shape
+        words = "a man woman dog runs plays on the grass near water with two red ball".split()
+        return [" ".join(words[(i * 7 + j) % len(words)] for j in range(8 + i % 12)) for i in range(n)]

@@ -1,7 +1,8 @@
-"""An independent STS implementation to cross-check sct's harness (shares no code with sct).
+"""An independent STS implementation to cross-check the harness in ``sts.py``: it imports nothing from sct.
 
 Plain transformers (AutoTokenizer/AutoModel), hand-written mean pooling, its own file reading and its
-own Spearman (average ranks, then Pearson). Used by tests/test_sts_real.py and scripts/sts_crosscheck.py.
+own Spearman (average ranks, then Pearson). Used by tests/test_sts_real.py and scripts/sts_crosscheck.py; it
+lives in the package so that both reach it without path edits, and it stays out of every scoring path.
 """
 
 from __future__ import annotations
