@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-import sct.training as training
+import sct.training.trainer as training
 
 
 def main(out: str, *train_args: str) -> None:

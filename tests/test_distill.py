@@ -163,10 +163,10 @@ def test_loss_state_holds_heads_and_all_queues_but_not_the_encoder(tiny_bert):
 def test_two_stage_interrupted_in_stage_1_resumes_the_whole_recipe(
     tiny_bert, tiny_teacher, pairs_file, dev_file, tmp_path, monkeypatch
 ):
-    from sct import training
+    from sct.training import trainer as training
 
     out = tmp_path / "run"
-    real_make = training._make_callbacks
+    real_make = training.make_callbacks
 
     def crashing_callbacks(*args, **kwargs):
         callback = real_make(*args, **kwargs)
@@ -178,12 +178,12 @@ def test_two_stage_interrupted_in_stage_1_resumes_the_whole_recipe(
         callback.on_step_end = on_step_end
         return callback
 
-    monkeypatch.setattr(training, "_make_callbacks", crashing_callbacks)
+    monkeypatch.setattr(training, "make_callbacks", crashing_callbacks)
     args = _distill_args(tiny_bert, tiny_teacher, pairs_file, dev_file, out, tmp_path / "cache")
     assert main([*args, "--recipe", "two-stage"]) == 130
     assert (tmp_path / "run.stage1.incomplete").is_dir() and not (tmp_path / "run.stage1").exists()
 
-    monkeypatch.setattr(training, "_make_callbacks", real_make)
+    monkeypatch.setattr(training, "make_callbacks", real_make)
     assert main(["distill", "--resume", str(out)]) == 0
     summary = json.loads((out / "run_summary.json").read_text())
     assert summary["stage_1"]["steps"] == 4 and summary["steps"] == 4

@@ -82,7 +82,7 @@ def _independent_embeddings(model_dir: str, sentences: list[str], max_length: in
 
 def _capture_filled_queues(monkeypatch) -> dict:
     """Snapshot the loss's queues right after initialise_queues fills them (before any step)."""
-    from sct import training
+    from sct.training import trainer as training
 
     captured: dict = {}
     real = training.initialise_queues

@@ -46,9 +46,9 @@ def _assert_same_trace(resumed: list[dict], reference: list[dict]) -> None:
 
 def _sigterm_during_step_6(monkeypatch) -> None:
     """Make the next run receive SIGTERM while step 6 runs: it must finish that step, save, stop."""
-    from sct import training
+    from sct.training import trainer as training
 
-    real_make = training._make_callbacks
+    real_make = training.make_callbacks
 
     def signalling(*args, **kwargs):
         callback = real_make(*args, **kwargs)
@@ -62,28 +62,28 @@ def _sigterm_during_step_6(monkeypatch) -> None:
         callback.on_step_begin = on_step_begin
         return callback
 
-    monkeypatch.setattr(training, "_make_callbacks", signalling)
+    monkeypatch.setattr(training, "make_callbacks", signalling)
 
 
 def _interrupt_at_step_6(tiny_bert, pairs_file, dev_file, out: Path, monkeypatch) -> Path:
     """Train into ``out`` until SIGTERM stops it after step 6 (exit 130); later runs are not signalled.
     Returns the interrupted run's work directory."""
-    from sct import training
+    from sct.training import trainer as training
 
-    real_make = training._make_callbacks
+    real_make = training.make_callbacks
     _sigterm_during_step_6(monkeypatch)
     assert main(_args(tiny_bert, pairs_file, dev_file, out)) == 130
-    monkeypatch.setattr(training, "_make_callbacks", real_make)
+    monkeypatch.setattr(training, "make_callbacks", real_make)
     return out.with_name(out.name + ".incomplete")
 
 
 def test_sigterm_saves_a_checkpoint_stops_and_resumes(tiny_bert, pairs_file, dev_file, tmp_path, capsys, monkeypatch):
-    from sct import training
+    from sct.training import trainer as training
 
     reference = tmp_path / "reference"
     assert main(_args(tiny_bert, pairs_file, dev_file, reference)) == 0
 
-    real_make = training._make_callbacks
+    real_make = training.make_callbacks
     _sigterm_during_step_6(monkeypatch)
     out = tmp_path / "run"
     assert main(_args(tiny_bert, pairs_file, dev_file, out)) == 130
@@ -91,7 +91,7 @@ def test_sigterm_saves_a_checkpoint_stops_and_resumes(tiny_bert, pairs_file, dev
     assert "stopped by SIGTERM after step 6" in err and f"--resume {out}" in err
     assert not out.exists() and (tmp_path / "run.incomplete" / "checkpoints" / "checkpoint-6").is_dir()
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers restored
-    monkeypatch.setattr(training, "_make_callbacks", real_make)
+    monkeypatch.setattr(training, "make_callbacks", real_make)
     # pretend three evaluations had not improved: the resumed run must continue from that count
     state_file = tmp_path / "run.incomplete" / "checkpoints" / "checkpoint-6" / "trainer_state.json"
     state = json.loads(state_file.read_text())

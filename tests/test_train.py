@@ -120,10 +120,10 @@ def test_finished_run_is_not_overwritten_without_flag(tiny_bert, pairs_file, dev
 def test_interrupted_run_never_looks_finished_and_resumes(tiny_bert, pairs_file, dev_file, tmp_path, monkeypatch):
     import torch
 
-    from sct import training
+    from sct.training import trainer as training
 
     out = tmp_path / "run"
-    real_make = training._make_callbacks
+    real_make = training.make_callbacks
 
     def crashing_callbacks(*args, **kwargs):
         callback = real_make(*args, **kwargs)
@@ -137,14 +137,14 @@ def test_interrupted_run_never_looks_finished_and_resumes(tiny_bert, pairs_file,
         callback.on_step_end = on_step_end
         return callback
 
-    monkeypatch.setattr(training, "_make_callbacks", crashing_callbacks)
+    monkeypatch.setattr(training, "make_callbacks", crashing_callbacks)
     assert main(_train_args(tiny_bert, pairs_file, dev_file, out)) == 130
     work = tmp_path / "run.incomplete"
     assert not out.exists() and work.is_dir() and not (work / "run_summary.json").exists()
     saved = torch.load(work / "checkpoints" / "checkpoint-3" / "sct_loss_state.pt")
     assert int(saved["queue_1.pointer"]) == (3 * 8) % 32
 
-    monkeypatch.setattr(training, "_make_callbacks", real_make)
+    monkeypatch.setattr(training, "make_callbacks", real_make)
     assert main(_train_args(tiny_bert, pairs_file, dev_file, out)) == 2  # neither --resume nor --overwrite
 
     restored = {}
