@@ -6,13 +6,25 @@ before any data or model is loaded.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
 
+from sct.batching import BATCH_ORDERS
 from sct.errors import ConfigError
-from sct.losses import validate_sct_hyperparameters
+from sct.losses import (
+    DEFAULT_HEAD_EXPANSION,
+    DEFAULT_ONLINE_TEMPERATURE,
+    DEFAULT_QUEUE_SIZE,
+    DEFAULT_REFERENCE_TEMPERATURE,
+    DISTILL_METHODS,
+    validate_sct_hyperparameters,
+)
+from sct.objective import ABLATIONS
+from sct.queue_init import QUEUE_INITS, TEACHER_QUEUE_INITS
+from sct.teacher import PRECISIONS as TEACHER_PRECISIONS
 
 DEV_METRIC = "eval_sts-dev_spearman_cosine"
 LOSS_STATE = "sct_loss_state.pt"
@@ -24,8 +36,33 @@ VIEW_MODES = ("pairs", "identical")
 OBJECTIVES = ("sct", "simcse", "distill")
 RECIPES = ("joint", "two-stage")
 PRECISIONS = ("auto", "float32", "bfloat16")
+STUDENT_ARCHITECTURES = ("mean-pooling", "as-is")
 STAGE_1_SUFFIX = ".stage1"
 TWO_STAGE_KEY = "two_stage_recipe"
+
+
+BOTH = ("train", "distill")
+
+
+def parse_bool(text: str) -> bool:
+    """A boolean typed as text (a sweep's ``--param freeze_word_embeddings=true,false``)."""
+    if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError(f"expected true or false, got {text!r}")
+    return text.lower() in ("true", "1", "yes")
+
+
+def option(default: Any, help: str, *, flags: tuple[str, ...] = (), choices: tuple[str, ...] | None = None,
+           commands: tuple[str, ...] = BOTH, preset: bool = False, kind: str = "value", type: Any = None,
+           metavar: str | None = None) -> Any:  # fmt: skip
+    """A training option: its default, help and choices written once, for argparse, presets, sweeps and resume.
+
+    ``kind``: ``value`` (``--name VALUE``), ``flag`` (``--name`` sets True) or ``negate`` (``--no-name`` sets
+    False); ``type`` converts text (a ``--param`` value, a command-line value) and defaults to the default's type.
+    """
+    kind_type = type or (parse_bool if isinstance(default, bool) else builtins.type(default))
+    meta = {"help": help, "flags": flags, "choices": choices, "commands": commands, "preset": preset, "kind": kind,
+            "type": kind_type, "metavar": metavar}  # fmt: skip
+    return dataclasses.field(default=default, metadata=meta)
 
 
 @dataclass
@@ -34,59 +71,113 @@ class TrainConfig:
 
     train_file: str
     output_dir: str
-    model: str | None = None
-    student_layers: int | None = None
-    student_architecture: str = "mean-pooling"
-    views: str = "pairs"
-    objective: str = "sct"
-    ablation: str = "none"  # a Table 4 (SCT) or Table 6 (SCT distillation) ablation: sct.objective.ABLATIONS
-    simcse_temperature: float = 0.05
-    learning_rate: float = 5e-4
-    queue_size: int = 131072
-    online_temperature: float = 0.04
-    reference_temperature: float = 0.03
-    head_expansion: int = 10
-    queue_init: str = "random"  # random (the paper) or encoder: sct.queue_init
-    queue_init_file: str | None = None  # held-out sentences for the queues (default: the corpus's paper domains)
-    batch_size: int = 128
-    max_seq_length: int = 32
-    epochs: float = 10.0
-    max_steps: int | None = None
-    eval_steps: int = 64
-    patience: int = 7
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    adam_epsilon: float = 1e-6
-    seed: int = 1000
-    max_samples: int | None = None
-    dedupe: bool = True
-    data_dir: str | None = None
-    dev_file: str | None = None
-    amp: bool = True
-    precision: str = "auto"  # auto: fp16 AMP on CUDA (unless amp is off), float32 on CPU; bfloat16: bf16 autocast
-    batch_order: str = "random"  # random (the paper) or length: sct.batching
-    freeze_word_embeddings: bool = False  # the word-embedding matrix gets no gradient and no optimiser update
-    time_budget: float | None = None  # CPU minutes: stop at the first step past it (sct.budget)
-    milestones: str | None = None  # "15,30,60": keep the best model as of each CPU-minute milestone
-    logging_steps: int = 8
-    eval_batch_size: int = 128
-    keep_checkpoints: bool = False
-    keep_last: int = 2  # checkpoints kept while training (the best one is kept besides)
-    preset: str | None = None
-    overwrite: bool = False
-    resume: bool = False
+    model: str | None = option(None, "student: local dir, hub id, or offline packaged id", preset=True, type=str)
+    student_layers: int | None = option(None, "keep only the first N transformer layers", preset=True, type=int)
+    student_architecture: str = option(
+        "mean-pooling", "mean-pooling: the model's transformer plus mean pooling (the paper's student), dropping e.g. "
+        "a Normalize module; as-is: train a sentence-transformers model with all its modules",
+        choices=STUDENT_ARCHITECTURES,
+    )  # fmt: skip
+    views: str = option(
+        "pairs", "pairs: the file holds two views per line; identical: one sentence per line, both views are the "
+        "sentence (dropout-only views)", choices=VIEW_MODES,
+    )  # fmt: skip
+    objective: str = option(
+        "sct", "sct or simcse: unsupervised SimCSE, in-batch InfoNCE of the two views at temperature "
+        "--simcse-temperature (the paper's main self-supervised baseline; queue and SCT temperatures unused)",
+        choices=("sct", "simcse"), commands=("train",),
+    )  # fmt: skip
+    ablation: str = option("none", "an ablation of SCT (Table 4) or of SCT distillation (Table 6)",
+                           choices=tuple(ABLATIONS))  # fmt: skip
+    simcse_temperature: float = option(0.05, "SimCSE temperature", commands=("train",))
+    learning_rate: float = option(5e-4, "peak learning rate", flags=("--learning-rate", "--lr"), preset=True)
+    queue_size: int = option(DEFAULT_QUEUE_SIZE, "instance queue size k", flags=("--queue-size", "-k"), preset=True)
+    online_temperature: float = option(DEFAULT_ONLINE_TEMPERATURE, "tau_theta", preset=True)
+    reference_temperature: float = option(DEFAULT_REFERENCE_TEMPERATURE, "tau_ref", preset=True)
+    head_expansion: int = option(DEFAULT_HEAD_EXPANSION, "projection head width factor w")
+    queue_init: str = option(
+        "random", "how L_SCT's queues start: random (the paper's) or encoder: the initial student's embeddings of "
+        "2k held-out sentences (never training or evaluation sentences)", choices=QUEUE_INITS, preset=True,
+    )  # fmt: skip
+    queue_init_file: str | None = option(
+        None, "held-out sentences for the queues: a sentence file or corpus TSV (default: the data root's corpus, "
+        "caption and nli domains)", type=str,
+    )  # fmt: skip
+    batch_size: int = option(128, "training batch size (the global batch over all processes)", preset=True)
+    max_seq_length: int = option(32, "training max_seq_length", preset=True)
+    epochs: float = option(10.0, "at most this many epochs", preset=True)
+    max_steps: int | None = option(None, "stop after this many steps (overrides --epochs)", preset=True, type=int)
+    time_budget: float | None = option(
+        None, "stop at the first step after this many CPU minutes (the process's CPU time, carried across resumes; "
+        "a teacher cache built by another run is charged too); the schedule still spans --max-steps",
+        type=float, metavar="MINUTES",
+    )  # fmt: skip
+    milestones: str | None = option(
+        None, "CPU minutes at which to keep a copy of the best model so far (RUN/milestones/cpu<M>min)", type=str,
+        metavar="M1,M2,...",
+    )  # fmt: skip
+    eval_steps: int = option(64, "evaluate STS-B dev every N steps", preset=True)
+    patience: int = option(7, "early stopping patience in evaluations (0: off)", preset=True)
+    warmup_ratio: float = option(0.1, "fraction of steps for linear warm-up")
+    weight_decay: float = option(0.01, "AdamW weight decay")
+    adam_epsilon: float = option(1e-6, "AdamW epsilon")
+    seed: int = option(1000, "seed for shuffling, queues, head and dropout")
+    max_samples: int | None = option(None, "use at most N training pairs (after shuffling)", preset=True, type=int)
+    dedupe: bool = option(True, "keep duplicate training pairs", kind="negate")
+    data_dir: str | None = None  # the evaluation data root (its option is shared with other commands)
+    dev_file: str | None = option(None, "STS-B dev file: SentEval sts-dev.csv or stsbenchmark.tsv.gz", type=str)
+    amp: bool = option(True, "no mixed precision even on CUDA", kind="negate")
+    precision: str = option(
+        "auto", "auto: fp16 mixed precision on CUDA, float32 on the CPU; float32; bfloat16: bf16 autocast (CPU or "
+        "GPU; the SCT objective stays float32)", choices=PRECISIONS, preset=True,
+    )  # fmt: skip
+    batch_order: str = option(
+        "random", "random (the paper): shuffled batches; length: shuffled pools of 50 batches sorted by length (less "
+        "padding, same pairs per epoch)", choices=BATCH_ORDERS, preset=True,
+    )  # fmt: skip
+    freeze_word_embeddings: bool = option(
+        False, "do not train the word-embedding matrix (no gradient, no optimiser update)", kind="flag", preset=True
+    )
+    logging_steps: int = option(8, "log the loss every N steps")
+    eval_batch_size: int = option(128, "batch size for dev encoding")
+    keep_checkpoints: bool = option(False, "keep checkpoints in the finished run", kind="flag")
+    keep_last: int = option(2, "checkpoints kept while training, besides the best")
+    preset: str | None = None  # a named set of the options marked preset=True (sct/presets/)
+    overwrite: bool = option(False, "replace an existing run or interrupted run", kind="flag")
+    resume: bool = False  # set by --resume RUN_DIR
     # Distillation (objective "distill"): teacher, loss and its weights, teacher-embedding cache.
-    teacher: str | None = None
-    distill_loss: str = "cd"
-    distill_weight: float = 1.0
-    sct_weight: float = 1.0
-    ckd_temperature: float = 0.05
-    recipe: str = "joint"
-    teacher_cache: str | None = None
-    teacher_normalize: bool = True
-    teacher_precision: str = "float32"
-    teacher_batch_size: int = 64
-    teacher_queue_init: str = "random"  # random or teacher: sct.queue_init
+    teacher: str | None = option(
+        None, "teacher: local dir, hub id, or installed id (sct models install ...)", commands=("distill",),
+        preset=True, type=str,
+    )  # fmt: skip
+    distill_loss: str = option(
+        "cd", "cd: SCT's cross-view distillation L_CD; mse, congen, ckd: the paper's Table 7 baselines",
+        choices=DISTILL_METHODS, commands=("distill",), preset=True,
+    )  # fmt: skip
+    distill_weight: float = option(1.0, "weight of the distillation loss", commands=("distill",), preset=True)
+    sct_weight: float = option(1.0, "weight of L_SCT (0: the distillation loss alone)", commands=("distill",),
+                               preset=True)  # fmt: skip
+    ckd_temperature: float = option(0.05, "CKD InfoNCE temperature", commands=("distill",))
+    recipe: str = option(
+        "joint", "joint: w_sct L_SCT + w_cd L_distill in one run (paper eq. 3); two-stage: self-supervised SCT into "
+        "<output>.stage1, then the distillation loss alone from it", choices=RECIPES, commands=("distill",),
+    )  # fmt: skip
+    teacher_cache: str | None = option(
+        None, "teacher-embedding cache directory (default $SCT_HOME/teacher-cache)", commands=("distill",), type=str
+    )
+    teacher_normalize: bool = option(
+        True, "cache the teacher's embeddings without L2 normalisation", kind="negate", commands=("distill",)
+    )
+    teacher_precision: str = option(
+        "float32", "precision the teacher runs in (part of the cache key)", choices=TEACHER_PRECISIONS,
+        commands=("distill",),
+    )  # fmt: skip
+    teacher_batch_size: int = option(64, "teacher encoding batch size", commands=("distill",))
+    teacher_queue_init: str = option(
+        "random", "how the teacher queues (cd, congen, ckd) start: random or teacher: the teacher's embeddings of "
+        "held-out sentences, through the teacher cache", choices=TEACHER_QUEUE_INITS, commands=("distill",),
+        preset=True,
+    )  # fmt: skip
 
     def validate(self) -> None:
         """Reject bad values before any data or model is loaded."""
@@ -218,3 +309,13 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def preset_keys() -> set[str]:
+    """The settings a preset may hold: the options marked ``preset=True``."""
+    return {f.name for f in dataclasses.fields(TrainConfig) if f.metadata.get("preset")}
+
+
+def option_types() -> dict[str, Any]:
+    """Each option's text-to-value conversion (a ``--param`` grid value, a command-line value)."""
+    return {f.name: f.metadata["type"] for f in dataclasses.fields(TrainConfig) if "type" in f.metadata}

@@ -41,6 +41,38 @@ def is_onnx_export(path: str | Path) -> bool:
 QUANTIZATIONS = ("none", "int8")
 
 
+def _write_graph(model, path: Path, opset: int) -> None:
+    """The whole pipeline, token ids to sentence embedding, traced on the check sentences into one graph."""
+    import torch
+    from torch import nn
+
+    class Pipeline(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask):
+            return self.model({"input_ids": input_ids, "attention_mask": attention_mask})["sentence_embedding"]
+
+    sample = model.tokenizer(_CHECK_SENTENCES, padding=True, truncation=True, max_length=model.max_seq_length,
+                             return_tensors="pt")  # fmt: skip
+    with torch.no_grad():
+        torch.onnx.export(
+            Pipeline().eval(),
+            (sample["input_ids"], sample["attention_mask"]),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["sentence_embedding"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "sentence_embedding": {0: "batch"},
+            },  # fmt: skip
+            opset_version=opset,
+            dynamo=False,
+        )
+
+
 def export_onnx(
     model_name: str, output_dir: str | Path, max_seq_length: int | None = None, opset: int = 17,
     quantize: str = "none",
@@ -53,9 +85,6 @@ def export_onnx(
     """
     if quantize not in QUANTIZATIONS:
         raise ConfigError(f"--quantize must be one of {', '.join(QUANTIZATIONS)}, got {quantize!r}")
-    import torch
-    from torch import nn
-
     from sct.data import file_sha256, write_json_atomic
     from sct.models import load_student
 
@@ -73,35 +102,11 @@ def export_onnx(
     if unsupported:
         raise ConfigError(f"{model_name}: cannot export modules {unsupported} (supported: {sorted(SUPPORTED_MODULES)})")
 
-    class Pipeline(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, input_ids, attention_mask):
-            return self.model({"input_ids": input_ids, "attention_mask": attention_mask})["sentence_embedding"]
-
     tokenizer = model.tokenizer
-    sample = tokenizer(_CHECK_SENTENCES, padding=True, truncation=True, max_length=model.max_seq_length,
-                       return_tensors="pt")  # fmt: skip
     work = output.with_name(output.name + ".incomplete")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    with torch.no_grad():
-        torch.onnx.export(
-            Pipeline().eval(),
-            (sample["input_ids"], sample["attention_mask"]),
-            str(work / MODEL_FILE),
-            input_names=["input_ids", "attention_mask"],
-            output_names=["sentence_embedding"],
-            dynamic_axes={
-                "input_ids": {0: "batch", 1: "tokens"},
-                "attention_mask": {0: "batch", 1: "tokens"},
-                "sentence_embedding": {0: "batch"},
-            },  # fmt: skip
-            opset_version=opset,
-            dynamo=False,
-        )
+    _write_graph(model, work / MODEL_FILE, opset)
     tokenizer.save_pretrained(str(work))
     config = {
         "source": model_name,

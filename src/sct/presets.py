@@ -8,32 +8,6 @@ from typing import Any
 
 from sct.errors import ConfigError
 
-# Keys a preset may set; each is a field of the training configuration.
-PRESET_KEYS = {
-    "model",
-    "student_layers",
-    "learning_rate",
-    "queue_size",
-    "queue_init",
-    "teacher_queue_init",
-    "online_temperature",
-    "reference_temperature",
-    "batch_size",
-    "max_seq_length",
-    "epochs",
-    "precision",
-    "batch_order",
-    "freeze_word_embeddings",
-    "max_steps",
-    "max_samples",
-    "eval_steps",
-    "patience",
-    "teacher",
-    "distill_loss",
-    "sct_weight",
-    "distill_weight",
-}
-
 
 def preset_names() -> list[str]:
     files = resources.files("sct") / "presets"
@@ -50,7 +24,9 @@ def load_preset(name: str, command: str | None = "train") -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"unknown preset {name!r}; available: {', '.join(preset_names())}")
     data = json.loads(path.read_text())
-    unknown = set(data.get("settings", {})) - PRESET_KEYS
+    from sct.config import preset_keys
+
+    unknown = set(data.get("settings", {})) - preset_keys()
     if unknown:
         raise ConfigError(f"preset {name!r} sets unknown keys {sorted(unknown)}")
     if command is not None and data.get("command", "train") != command:

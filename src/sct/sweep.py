@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sct.config import RUN_CONFIG, RUN_SUMMARY, TrainConfig
+from sct.config import RUN_CONFIG, RUN_SUMMARY, TrainConfig, option_types
 from sct.data import read_json_if_present, write_json_atomic, write_lines_atomic
 from sct.errors import ConfigError, SCTError, TrainingStopped
 from sct.ownership import mark
@@ -39,31 +39,14 @@ FAILURES = "sweep_failures.json"
 RESULTS = "sweep_results"
 
 
-def _field_types() -> dict[str, type]:
-    types = {}
-    for field in dataclasses.fields(TrainConfig):
-        kind = str(field.type)
-        if kind.startswith("bool"):
-            types[field.name] = _boolean
-        else:
-            types[field.name] = int if kind.startswith("int") else float if kind.startswith("float") else str
-    return types
-
-
-def _boolean(text: str) -> bool:
-    if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
-        raise ValueError(f"expected true or false, got {text!r}")
-    return text.lower() in ("true", "1", "yes")
-
-
 def parse_param(spec: str) -> tuple[str, list[Any]]:
     """``name=v1,v2,...`` with ``name`` a training setting (its type converts the values)."""
     name, sep, values = spec.partition("=")
     name = name.strip().replace("-", "_")
-    types = _field_types()
+    types = {k: v for k, v in option_types().items() if k != "overwrite"}
     if not sep or not values.strip():
         raise ConfigError(f"--param {spec!r}: expected name=value1,value2,... (e.g. learning_rate=1e-4,3e-4)")
-    if name not in types or name in ("train_file", "output_dir", "resume", "overwrite"):
+    if name not in types:
         raise ConfigError(f"--param {spec!r}: {name!r} is not a training setting; valid: {', '.join(sorted(types))}")
     try:
         return name, [types[name](v.strip()) for v in values.split(",") if v.strip()]

@@ -81,11 +81,11 @@ def read_sts_track(folder: Path, track: str) -> ScoredPairs:
         s1.append(senteval_join(fields[0]))
         s2.append(senteval_join(fields[1]))
         scores.append(parse_score(gold, lineno, score))
-    return _at_least_two(gold, ScoredPairs(track, s1, s2, scores))
+    return ScoredPairs(track, s1, s2, scores)
 
 
 def _at_least_two(path: Path, pairs: ScoredPairs) -> ScoredPairs:
-    """A Spearman correlation needs two scored pairs; an empty file would otherwise surface as a numpy error."""
+    """A test set's Spearman correlation needs two scored pairs; an empty file would otherwise be a numpy error."""
     if len(pairs.scores) < 2:
         raise DataError(f"{path}: {len(pairs.scores)} scored sentence pair(s); an STS file needs at least 2")
     return pairs
@@ -105,7 +105,7 @@ def _read_scored_columns(path: Path, layout: str, columns: tuple[int, int, int],
         s1.append(senteval_join(fields[first]))
         s2.append(senteval_join(fields[second]))
         scores.append(parse_score(path, lineno, fields[score]))
-    return _at_least_two(path, ScoredPairs(path.name, s1, s2, scores))
+    return ScoredPairs(path.name, s1, s2, scores)
 
 
 def read_stsb_split(path: Path) -> ScoredPairs:
@@ -127,11 +127,11 @@ def load_sts_tasks(senteval_dir: Path, tasks: Sequence[str] = TASK_ORDER) -> dic
         folder, tracks = STS_TASKS[task]
         base = senteval_dir / folder
         if task == "STS-B":
-            loaded[task] = [read_stsb_split(base / tracks[0])]
+            loaded[task] = [_at_least_two(base / tracks[0], read_stsb_split(base / tracks[0]))]
         elif task == "SICK-R":
-            loaded[task] = [read_sick_relatedness(base / tracks[0])]
+            loaded[task] = [_at_least_two(base / tracks[0], read_sick_relatedness(base / tracks[0]))]
         else:
-            loaded[task] = [read_sts_track(base, track) for track in tracks]
+            loaded[task] = [_at_least_two(base / f"STS.gs.{t}.txt", read_sts_track(base, t)) for t in tracks]
     return loaded
 
 
@@ -230,4 +230,7 @@ def load_dev_set(dev_file: str | os.PathLike | None, data_dir: str | os.PathLike
         path = root.senteval / "STS" / "STSBenchmark" / "sts-dev.csv"
         if not path.is_file():
             raise DataError(f"{path}: STS-B dev set not found under the data root {root.root}")
-    return read_stsb_split(path)
+    dev = read_stsb_split(path)
+    if not dev.scores:
+        raise DataError(f"{path}: no sentence pairs found")
+    return dev

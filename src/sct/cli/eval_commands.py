@@ -1,0 +1,130 @@
+"""`sct evaluate` and `sct report`: scores, tables and the comparison with the paper."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from sct.errors import ConfigError, DataError
+from sct.ownership import refuse_output_over_input
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from sct.data import find_data_root, read_json_if_present, write_json_atomic
+    from sct.evaluation.sts import format_sts_table
+    from sct.evaluation.suite import check_sts_data, format_downstream_table, merge_results, resolve_tasks, run_tasks
+    from sct.report import EVALUATION_JSON
+
+    tasks = resolve_tasks(args.tasks)
+    root = find_data_root(args.data_dir)
+    if not args.keep_going:  # --keep-going records a task's bad data as a failure instead
+        check_sts_data(root, tasks)
+    baseline = None
+    if args.baseline_json:
+        baseline = json.loads(Path(args.baseline_json).read_text())
+    from sct.export import OnnxEncoder, is_onnx_export
+    from sct.models import load_student
+
+    if is_onnx_export(args.model):  # an `sct export-onnx` directory (float32 or int8) scores like its model
+        if args.student_layers:
+            raise ConfigError(f"{args.model} is an ONNX export: --student-layers cuts torch models only")
+        model = OnnxEncoder(args.model)
+        model_info, parameters = {"onnx_export": model.config}, None
+    else:
+        model, info = load_student(args.model, args.student_layers)
+        model_info, parameters = info.to_dict(), sum(p.numel() for p in model.parameters())
+    if args.max_seq_length:
+        model.max_seq_length = args.max_seq_length
+    result = run_tasks(model, root, tasks, batch_size=args.batch_size, keep_going=args.keep_going)
+    from sct.provenance import environment
+
+    result.update(
+        model=args.model,
+        model_info=model_info,
+        parameters=parameters,
+        max_seq_length=model.max_seq_length,
+        command=shlex.join(["sct", *sys.argv[1:]]),
+        environment=environment(),
+    )
+    label = args.label or args.model
+    result["label"] = label
+    if result["tasks"]:
+        rows = [(label, result)]
+        if baseline is not None:
+            rows = [
+                (baseline.get("label", "before"), baseline),
+                (label, result),
+                ("difference", _difference(baseline, result)),
+            ]
+        print(format_sts_table(rows))
+    if result["downstream"] or result["skipped"] or result["failed"]:
+        print(("\n" if result["tasks"] else "") + format_downstream_table(result))
+    bad = _non_finite(result)
+    if bad:  # never stored, and never merged over a finite score
+        raise DataError(f"{args.model}: non-finite score at {', '.join(bad[:3])} (constant similarities: a "
+                        "collapsed model?); nothing written")  # fmt: skip
+    if args.output_json:
+        write_json_atomic(args.output_json, result)
+    run_results = Path(args.model) / EVALUATION_JSON
+    if is_onnx_export(args.model):  # an export keeps its own scores beside its graph
+        write_json_atomic(run_results, merge_results(read_json_if_present(run_results), result))
+        print(f"results merged into {run_results}")
+    elif (Path(args.model) / "run_config.json").is_file():  # a run directory keeps its results for `sct report`
+        old = read_json_if_present(run_results)
+        write_json_atomic(run_results, merge_results(old, result))
+        from sct.card import write_model_card
+
+        write_model_card(args.model)  # the card never contradicts the scores beside it
+        print(f"results merged into {run_results} (model card refreshed)")
+    if result["failed"]:
+        print(f"sct evaluate: {len(result['failed'])} task(s) failed: {', '.join(result['failed'])}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _non_finite(value: Any, where: str = "") -> list[str]:
+    """Dotted paths of every NaN or infinite number in a JSON-like value."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _non_finite(v, f"{where}.{k}" if where else str(k))]
+    if isinstance(value, list | tuple):
+        return [p for i, v in enumerate(value) for p in _non_finite(v, f"{where}[{i}]")]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [where]
+    return []
+
+
+def _difference(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    tasks = {
+        t: {"spearman": after["tasks"][t]["spearman"] - before["tasks"][t]["spearman"]}
+        for t in after["tasks"]
+        if t in before.get("tasks", {})
+    }
+    return {"tasks": tasks, "avg": after["avg"] - before["avg"]}
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sct.data import write_json_atomic, write_lines_atomic
+    from sct.report import build_report, load_run, plot_report
+
+    for output in filter(None, (args.output, args.plot)):
+        refuse_output_over_input(output, args.runs)
+    runs = [load_run(path) for path in args.runs]
+    markdown, rows = build_report(runs)
+    print(markdown, end="")
+    if args.output:
+        write_lines_atomic(args.output, markdown.rstrip("\n").split("\n"))
+    plot = args.plot or (str(Path(args.output).with_suffix(".png")) if args.output else None)
+    if plot:
+        plot_report(rows, plot)
+        print(f"plot: {plot}")
+    if args.json:
+        from sct.provenance import environment
+
+        command = shlex.join(["sct", *sys.argv[1:]])
+        write_json_atomic(args.json, {"runs": rows, "command": command, "environment": environment()})
+    return 0

@@ -1,0 +1,69 @@
+"""Each training option is defined once, as a TrainConfig field: the parser, presets, sweeps and the losses follow."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import pytest
+
+from sct.cli import _train_config, build_parser
+from sct.config import TrainConfig, option_types, parse_bool, preset_keys
+from sct.errors import ConfigError
+from sct.losses import DistillationLoss, SCTLoss
+from sct.sweep import parse_param
+
+
+def _subparser(command: str):
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    return sub.choices[command]
+
+
+@pytest.mark.parametrize("command", ["train", "distill"])
+def test_every_option_field_is_an_option_with_its_default_in_the_help(command):
+    actions = {a.dest: a for a in _subparser(command)._actions}
+    for field in dataclasses.fields(TrainConfig):
+        if "help" not in field.metadata:  # positional and run-level fields (file, output, preset, resume)
+            continue
+        if command not in field.metadata["commands"]:
+            assert field.name not in actions, f"{field.name} is not an option of sct {command}"
+            continue
+        action = actions[field.name]
+        assert action.default is None, field.name  # a preset, else the field's default, decides
+        if field.metadata["choices"]:
+            assert tuple(action.choices) == tuple(field.metadata["choices"])
+        if field.metadata["kind"] == "value" and field.default is not None and field.name != "ablation":
+            assert f"(default {field.default})" in action.help, field.name
+
+
+def test_a_command_line_gives_the_field_defaults_unless_typed():
+    args = build_parser().parse_args(["train", "f.tsv", "-o", "out", "--model", "m", "--lr", "1e-4", "--no-dedupe"])
+    config = _train_config(args)
+    defaults = TrainConfig("f.tsv", "out")
+    assert (config.learning_rate, config.dedupe, config.model) == (1e-4, False, "m")
+    changed = {k for k, v in config.to_dict().items() if v != getattr(defaults, k)}
+    assert changed == {"learning_rate", "dedupe", "model"}
+    argv = ["distill", "f.tsv", "-o", "o", "--model", "m", "--teacher", "t"]
+    distill = _train_config(build_parser().parse_args(argv), "distill")
+    assert (distill.objective, distill.teacher, distill.teacher_precision) == ("distill", "t", "float32")
+
+
+def test_presets_and_sweeps_take_their_keys_and_types_from_the_fields():
+    assert {"learning_rate", "queue_size", "teacher", "freeze_word_embeddings"} <= preset_keys()
+    assert not {"seed", "overwrite", "output_dir"} & preset_keys()
+    assert parse_param("queue_size=16,4") == ("queue_size", [16, 4])
+    assert parse_param("freeze_word_embeddings=true,false") == ("freeze_word_embeddings", [True, False])
+    assert option_types()["learning_rate"] is float
+    with pytest.raises(ConfigError, match="not a training setting"):
+        parse_param("output_dir=a,b")
+    with pytest.raises(ValueError, match="expected true or false"):
+        parse_bool("maybe")
+
+
+def test_the_losses_default_to_the_configs_values():
+    config = TrainConfig("f", "o")
+    for loss in (SCTLoss, DistillationLoss):
+        params = inspect.signature(loss).parameters
+        for name in ("queue_size", "online_temperature", "reference_temperature", "head_expansion"):
+            assert params[name].default == getattr(config, name), (loss.__name__, name)
