@@ -145,6 +145,7 @@ def main() -> None:
         if name in finished:
             print(f"{name}: kept from {args.output}")
             result["rows"].extend(finished[name])
+            write_json_atomic(args.output, result)  # the kept rows stay in OUTPUT while later rows train
             continue
         started = time.time()
         try:
