@@ -53,18 +53,23 @@ def check_replaceable(path: Path, what: str = "output directory") -> None:
         )
 
 
+def _existing_ancestor(path: Path) -> Path | None:
+    """The nearest folder above ``path`` that exists (where making the output's folders would start)."""
+    return next((ancestor for ancestor in path.parents if ancestor.exists()), None)
+
+
 def check_output_location(output: Path) -> None:
     """The output's folder can be made and written: no file where a folder must be, no read-only ancestor."""
     if output.is_file():
         raise ConfigError(f"output {output} is an existing file; a run is written as a directory: choose another name")
-    for ancestor in [output, *output.parents]:
-        if ancestor.exists():
-            if not ancestor.is_dir():
-                raise ConfigError(f"output {output}: {ancestor} is a file, so the output cannot be made under it")
-            if ancestor != output and not os.access(ancestor, os.W_OK | os.X_OK):
-                raise ConfigError(f"output {output}: {ancestor} is not writable")
-            if ancestor != output:
-                return
+    if output.exists() and not output.is_dir():
+        raise ConfigError(f"output {output}: {output} is a file, so the output cannot be made under it")
+    ancestor = _existing_ancestor(output)
+    if ancestor is not None:
+        if not ancestor.is_dir():
+            raise ConfigError(f"output {output}: {ancestor} is a file, so the output cannot be made under it")
+        if not os.access(ancestor, os.W_OK | os.X_OK):
+            raise ConfigError(f"output {output}: {ancestor} is not writable")
 
 
 def check_output_file(output: str | Path, overwrite: bool, option: str = "--output") -> None:
@@ -73,11 +78,9 @@ def check_output_file(output: str | Path, overwrite: bool, option: str = "--outp
     path = Path(output)
     if path.is_dir():
         raise ConfigError(f"{option} {path} is a directory, expected a file name")
-    for ancestor in path.parents:
-        if ancestor.exists():
-            if not ancestor.is_dir():
-                raise ConfigError(f"{option} {path}: {ancestor} is a file, so the output cannot be made under it")
-            break
+    ancestor = _existing_ancestor(path)
+    if ancestor is not None and not ancestor.is_dir():
+        raise ConfigError(f"{option} {path}: {ancestor} is a file, so the output cannot be made under it")
     if path.exists() and not overwrite:
         raise ConfigError(f"{option} {path} already exists; pass --overwrite to replace it")
 
