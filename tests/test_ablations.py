@@ -94,3 +94,36 @@ def test_momentum_reference_follows_the_encoder_by_ema(student):
     with torch.no_grad():  # an evaluation pass does not advance the copy
         loss_fn([student.tokenize(make_sentences(4, 1)), student.tokenize(make_sentences(4, 2))], None)
     torch.testing.assert_close(reference_weight.detach(), start + 0.01, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(("momentum", "moved"), [(0.9, 0.1), (1.0, 0.0)])
+def test_reference_momentum_sets_the_ema_rate(student, momentum, moved):
+    loss_fn = SCTLoss(
+        student,
+        queue_size=16,
+        online_temperature=0.05,
+        reference_temperature=0.04,
+        ablation="momentum-reference",
+        reference_momentum=momentum,
+    )
+    reference_weight = next(loss_fn.reference_model.parameters())
+    start = reference_weight.detach().clone()
+    with torch.no_grad():
+        next(student.parameters()).add_(1.0)
+    _step(loss_fn, student)
+    # ref <- m ref + (1 - m) (ref + 1) = start + (1 - m); m = 1 keeps the initial encoder as the reference
+    torch.testing.assert_close(reference_weight.detach(), start + moved, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("ablation", "momentum", "message"),
+    [
+        ("none", 0.99, "needs --ablation momentum-reference"),
+        ("momentum-reference", 1.5, r"must be in \[0, 1\], got 1.5"),
+        ("momentum-reference", -0.1, r"must be in \[0, 1\], got -0.1"),
+    ],
+)
+def test_reference_momentum_is_checked(ablation, momentum, message):
+    config = TrainConfig(train_file="x", output_dir="y", model="m", ablation=ablation, reference_momentum=momentum)
+    with pytest.raises(Exception, match=message):
+        config.validate()

@@ -89,6 +89,10 @@ class TrainConfig:
     )  # fmt: skip
     ablation: str = option("none", "an ablation of SCT (Table 4) or of SCT distillation (Table 6)",
                            choices=tuple(ABLATIONS))  # fmt: skip
+    reference_momentum: float | None = option(
+        None, "with --ablation momentum-reference: the EMA rate m per step (ref <- m ref + (1 - m) encoder; "
+        "default 0.99, time constant ~100 steps; 1 keeps the initial student as a frozen reference)", type=float,
+    )  # fmt: skip
     simcse_temperature: float = option(0.05, "SimCSE temperature", commands=("train",))
     learning_rate: float = option(5e-4, "peak learning rate", flags=("--learning-rate", "--lr"), preset=True)
     queue_size: int = option(DEFAULT_QUEUE_SIZE, "instance queue size k", flags=("--queue-size", "-k"), preset=True)
@@ -200,6 +204,11 @@ class TrainConfig:
             problems.append(f"--ablation must be one of {', '.join(ABLATIONS)}, got {self.ablation!r}")
         elif self.ablation != "none" and self.objective == "simcse":
             problems.append(f"--ablation {self.ablation} is an ablation of SCT, not of SimCSE")
+        if self.reference_momentum is not None:
+            if self.ablation != "momentum-reference":
+                problems.append("--reference-momentum needs --ablation momentum-reference")
+            elif not 0 <= self.reference_momentum <= 1:
+                problems.append(f"--reference-momentum must be in [0, 1], got {self.reference_momentum}")
         if self.objective == "distill":
             problems.extend(self._distill_problems())
         problems.extend(self._queue_init_problems())

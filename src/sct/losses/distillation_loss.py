@@ -19,6 +19,7 @@ from sct.losses.common import (
     DEFAULT_QUEUE_SIZE,
     DEFAULT_REFERENCE_TEMPERATURE,
     DISTILL_METHODS,
+    REFERENCE_MOMENTUM,
     LossState,
     advance_queues,
     check_batch,
@@ -74,6 +75,7 @@ class DistillationLoss(LossState):
         ckd_temperature: the InfoNCE temperature of ``ckd``.
         seed: seeds the head and the random initial queue rows.
         ablation: a Table 6 ablation (see above).
+        reference_momentum: L_SCT's EMA rate under ``momentum-reference``, as in ``SCTLoss``.
 
     References:
         Limkonchotiwat et al., TACL 2023 (eq. 3-4, Tables 6-7); ConGen: Limkonchotiwat et al., EMNLP 2022
@@ -111,6 +113,7 @@ class DistillationLoss(LossState):
         ckd_temperature: float = 0.05,
         seed: int = 0,
         ablation: str = "none",
+        reference_momentum: float = REFERENCE_MOMENTUM,
     ) -> None:
         super().__init__()
         if method not in DISTILL_METHODS:
@@ -143,7 +146,10 @@ class DistillationLoss(LossState):
         # the teacher cache records whether its rows are unit vectors; L_MSE compares in that scale
         self.mse_form = "unit-sphere" if teacher.manifest.get("normalize", True) else "raw"
         self.sct = (
-            SCTLoss(model, queue_size, online_temperature, reference_temperature, head_expansion, seed, ablation)
+            SCTLoss(
+                model, queue_size, online_temperature, reference_temperature, head_expansion, seed, ablation,
+                reference_momentum,
+            )
             if sct_weight > 0
             else None
         )

@@ -55,6 +55,8 @@ class SCTLoss(LossState):
         head_expansion: w, the head's first-to-second layer width factor.
         seed: seeds the head and the random initial queue rows.
         ablation: a Table 4 ablation (``sct.objective.ABLATIONS``), ``"none"`` for the paper's L_SCT.
+        reference_momentum: the EMA rate m of the ``momentum-reference`` ablation (1: the reference stays the
+            initial encoder, an anchor against drifting from a pre-trained start).
 
     References:
         Limkonchotiwat et al., Self-Supervised Cross-View Training For Sentence Embedding, TACL 2023,
@@ -89,6 +91,7 @@ class SCTLoss(LossState):
         head_expansion: int = DEFAULT_HEAD_EXPANSION,
         seed: int = 0,
         ablation: str = "none",
+        reference_momentum: float = REFERENCE_MOMENTUM,
     ) -> None:
         super().__init__()
         validate_sct_hyperparameters(queue_size, online_temperature, reference_temperature, head_expansion)
@@ -102,7 +105,10 @@ class SCTLoss(LossState):
         self.online_temperature = online_temperature
         self.reference_temperature = reference_temperature
         self.head_expansion = head_expansion
+        if not 0 <= reference_momentum <= 1:
+            raise ValueError(f"reference_momentum must be in [0, 1], got {reference_momentum}")
         self.ablation = ablation
+        self.reference_momentum = reference_momentum
         self.head = nn.Identity() if ablation == "no-head" else ProjectionHead(dim, head_expansion)
         self.queue_1 = InstanceQueue(queue_size, dim, seed=seed)
         self.queue_2 = InstanceQueue(queue_size, dim, seed=seed + 1)
@@ -116,10 +122,10 @@ class SCTLoss(LossState):
         """The reference encoder for this step: the encoder itself, or its EMA copy advanced by one step."""
         if self.reference_model is None:
             return self.model
-        if torch.is_grad_enabled():  # a training step: ref <- m ref + (1 - m) online
+        if torch.is_grad_enabled() and self.reference_momentum < 1:  # a training step: ref <- m ref + (1 - m) online
             with torch.no_grad():
                 for ref, online in zip(self.reference_model.parameters(), self.model.parameters(), strict=True):
-                    ref.lerp_(online.detach(), 1.0 - REFERENCE_MOMENTUM)
+                    ref.lerp_(online.detach(), 1.0 - self.reference_momentum)
         self.reference_model.train(self.model.training)  # dropout as in the plain reference branch
         return self.reference_model
 

@@ -30,6 +30,8 @@ def build_loss(config: TrainConfig, model, teacher=None):
         "head_expansion": config.head_expansion,
         "seed": config.seed,
     }
+    if config.reference_momentum is not None:
+        sct_settings["reference_momentum"] = config.reference_momentum
     if config.objective == "distill":
         from sct.losses import DistillationLoss
 
