@@ -20,6 +20,7 @@ from sct.losses import (
     DEFAULT_QUEUE_SIZE,
     DEFAULT_REFERENCE_TEMPERATURE,
     DISTILL_METHODS,
+    distillation_ablation_problem,
     validate_sct_hyperparameters,
 )
 from sct.objective import ABLATIONS
@@ -198,7 +199,6 @@ class TrainConfig:
             problems.append(f"--student-architecture must be mean-pooling or as-is, got {self.student_architecture!r}")
         if self.objective not in OBJECTIVES:
             problems.append(f"--objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
-        from sct.objective import ABLATIONS
 
         if self.ablation not in ABLATIONS:
             problems.append(f"--ablation must be one of {', '.join(ABLATIONS)}, got {self.ablation!r}")
@@ -214,8 +214,6 @@ class TrainConfig:
         problems.extend(self._queue_init_problems())
         if self.simcse_temperature <= 0:
             problems.append(f"SimCSE temperature must be > 0, got {self.simcse_temperature}")
-        from sct.batching import BATCH_ORDERS
-
         if self.precision not in PRECISIONS:
             problems.append(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.batch_order not in BATCH_ORDERS:
@@ -263,8 +261,6 @@ class TrainConfig:
             raise ConfigError("invalid training configuration:\n  - " + "\n  - ".join(problems))
 
     def _queue_init_problems(self) -> list[str]:
-        from sct.queue_init import QUEUE_INITS, TEACHER_QUEUE_INITS
-
         problems = []
         if self.queue_init not in QUEUE_INITS:
             problems.append(f"--queue-init must be one of {', '.join(QUEUE_INITS)}, got {self.queue_init!r}")
@@ -286,10 +282,6 @@ class TrainConfig:
         return problems
 
     def _distill_problems(self) -> list[str]:
-        from sct.losses import DISTILL_METHODS, distillation_ablation_problem
-        from sct.objective import ABLATIONS
-        from sct.teacher import PRECISIONS
-
         problems = []
         # an unknown ablation is reported once, by validate(); two-stage: stage 1 (self-supervised SCT) takes any
         if self.ablation in ABLATIONS and self.recipe == "joint":
@@ -308,9 +300,9 @@ class TrainConfig:
             problems.append(f"CKD temperature must be > 0, got {self.ckd_temperature}")
         if self.recipe not in RECIPES:
             problems.append(f"--recipe must be one of {', '.join(RECIPES)}, got {self.recipe!r}")
-        if self.teacher_precision not in PRECISIONS:
+        if self.teacher_precision not in TEACHER_PRECISIONS:
             problems.append(
-                f"--teacher-precision must be one of {', '.join(PRECISIONS)}, got {self.teacher_precision!r}"
+                f"--teacher-precision must be one of {', '.join(TEACHER_PRECISIONS)}, got {self.teacher_precision!r}"
             )
         if self.teacher_batch_size < 1:
             problems.append(f"teacher batch size must be >= 1, got {self.teacher_batch_size}")

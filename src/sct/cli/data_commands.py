@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sct.data import read_sentences
 from sct.errors import ConfigError, DataError
 from sct.ownership import check_output_file, refuse_output_over_input
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    from sct.data import read_sentences
     from sct.encode import check_npy_output, encode_file, load_model
 
     refuse_output_over_input(args.output, [args.input])
@@ -31,7 +31,6 @@ def cmd_encode(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from sct.data import read_sentences
     from sct.encode import load_model, search
 
     corpus = read_sentences(args.corpus)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sct.errors import ConfigError, DataError
 from sct.ownership import refuse_output_over_input
+from sct.provenance import environment
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -41,7 +42,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.max_seq_length:
         model.max_seq_length = args.max_seq_length
     result = run_tasks(model, root, tasks, batch_size=args.batch_size, keep_going=args.keep_going)
-    from sct.provenance import environment
 
     result.update(
         model=args.model,
@@ -123,8 +123,6 @@ def cmd_report(args: argparse.Namespace) -> int:
         plot_report(rows, plot)
         print(f"plot: {plot}")
     if args.json:
-        from sct.provenance import environment
-
         command = shlex.join(["sct", *sys.argv[1:]])
         write_json_atomic(args.json, {"runs": rows, "command": command, "environment": environment()})
     return 0

@@ -25,8 +25,6 @@ import numpy as np
 from sct.data import iter_lines
 from sct.errors import DataError
 
-SCIDOCS_SETS = ("cite", "cocite", "coread", "coview")
-
 
 def _encode_unique(model: Any, texts: list[str], batch_size: int) -> tuple[np.ndarray, dict[str, int]]:
     unique = list(dict.fromkeys(t.strip() for t in texts))

@@ -147,7 +147,13 @@ class DistillationLoss(LossState):
         self.mse_form = "unit-sphere" if teacher.manifest.get("normalize", True) else "raw"
         self.sct = (
             SCTLoss(
-                model, queue_size, online_temperature, reference_temperature, head_expansion, seed, ablation,
+                model,
+                queue_size,
+                online_temperature,
+                reference_temperature,
+                head_expansion,
+                seed,
+                ablation,
                 reference_momentum,
             )
             if sct_weight > 0

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import signal
 from typing import Any
+
+from sct.distributed import any_process
 
 logger = logging.getLogger(__name__)
 
@@ -16,7 +19,6 @@ class StopRequest:
         self._previous: dict[int, Any] = {}
 
     def install(self) -> None:
-        import signal
         import threading
 
         if threading.current_thread() is not threading.main_thread():
@@ -26,7 +28,6 @@ class StopRequest:
             signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:
-        import signal
 
         self.signal_name = signal.Signals(signum).name
         logger.warning("%s: saving a checkpoint after this step, then stopping (send it again to stop at once)",
@@ -35,12 +36,10 @@ class StopRequest:
 
     def requested(self) -> bool:
         """Whether any process got a signal: under DDP every process must stop after the same step."""
-        from sct.distributed import any_process
 
         return any_process(self.signal_name is not None)
 
     def restore(self) -> None:
-        import signal
 
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)

@@ -15,6 +15,14 @@ from typing import Any
 
 from sct.config import LOSS_STATE, RUN_CONFIG, TRAINING_LOG, TrainConfig
 from sct.data import ScoredPairs, read_json_if_present, write_json_atomic
+from sct.distributed import (
+    LossGradientSync,
+    barrier,
+    init_process_group,
+    is_main_process,
+    launched_world_size,
+    main_process_first,
+)
 from sct.errors import ConfigError, TrainingStopped
 from sct.losses import NonFiniteLoss
 from sct.ownership import check_output_location, exclusive_output, made_by, mark
@@ -37,7 +45,6 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
     there, so ``--resume`` can continue either stage). The main process holds the output's lock throughout.
     """
     config.validate()
-    from sct.distributed import is_main_process
 
     if not is_main_process():
         return _train(config, extra_info, owner="")
@@ -82,8 +89,6 @@ class _Run:
 def _train(config: TrainConfig, extra_info: dict[str, Any] | None, owner: str) -> dict[str, Any]:
     from transformers import set_seed
 
-    from sct.distributed import barrier
-
     run = _open(config)
     file_pairs = read_training_file(config)
     pairs = load_training_pairs(config, file_pairs)
@@ -121,7 +126,6 @@ def _train(config: TrainConfig, extra_info: dict[str, Any] | None, owner: str) -
 def _open(config: TrainConfig) -> _Run:
     """Start the clock, join the process group and check the output, the teacher cache and the batch split."""
     from sct.budget import RunClock
-    from sct.distributed import init_process_group, is_main_process, launched_world_size
 
     clock = RunClock()  # CPU time counts from here: data, teacher cache, queue init and training
     world, main = launched_world_size(), is_main_process()
@@ -139,7 +143,6 @@ def _open(config: TrainConfig) -> _Run:
 def _start(run: _Run, owner: str, pairs: list[tuple[str, str]], dev: ScoredPairs,
            extra_info: dict[str, Any] | None) -> None:  # fmt: skip
     """Resolve the models, make the work directory, find the checkpoint to resume and write run_config.json."""
-    from sct.distributed import barrier
     from sct.models import resolve_model
 
     config = run.config
@@ -184,7 +187,6 @@ def _teacher(run: _Run, pairs: list[tuple[str, str]]):
     """The teacher's embeddings of every training view, from its cache (built once, charged to this run)."""
     if not run.distilling:
         return None
-    from sct.distributed import main_process_first
     from sct.teacher import teacher_embeddings
 
     with main_process_first():  # the main process fills the cache; the others then read it
@@ -213,7 +215,6 @@ def _student(config: TrainConfig, teacher) -> tuple[Any, Any, dict[str, Any]]:
 
 def _queues(run: _Run, loss, model, training_texts: set[str]) -> dict[str, Any] | None:
     """Fill the queues from held-out sentences (a new run), or recall how the resumed run filled them."""
-    from sct.distributed import main_process_first
 
     if run.checkpoint is None:  # a resumed run takes its queues from the checkpoint
         with main_process_first():  # a teacher-queue cache entry is filled once
@@ -257,8 +258,6 @@ def _trainer(run: _Run, model, loss, pairs: list[tuple[str, str]], dev: ScoredPa
     run_callback = make_callbacks(loss, run.work, run.clock, log_from, stop, config.time_budget, milestones)
     callbacks = [run_callback]
     if run.world > 1:
-        from sct.distributed import LossGradientSync
-
         callbacks.append(LossGradientSync(loss))
     if config.patience > 0:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.patience))

@@ -12,12 +12,10 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 from sct.errors import ConfigError
 
 APT_HINT = "sudo apt-get install apertium apertium-eng-spa apertium-eng-cat"
-MODES_DIR = Path("/usr/share/apertium/modes")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
 
@@ -29,13 +27,6 @@ def check_apertium(*modes: str) -> None:
     missing = [m for m in modes if m not in listed]
     if missing:
         raise ConfigError(f"Apertium mode(s) {', '.join(missing)} not installed: {APT_HINT}")
-
-
-def apertium_version() -> str:
-    out = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Version}", "apertium-eng-spa", "apertium-eng-cat"], capture_output=True, text=True
-    )
-    return out.stdout.strip() or "unknown"
 
 
 class ApertiumRoundTrip:
