@@ -227,7 +227,7 @@ def budget_curve_block() -> str:
     plot_xy({n: p for n, p in series.items() if p}, STUDY / "budget_curve.png",
             "2-layer student: STS avg against CPU time", "process CPU minutes (log scale)", "STS avg",
             log_x=True)  # fmt: skip
-    ran = {r["name"] for r in data["rows"]}
+    ran = {r["name"] for r in data["rows"] if "avg" in r}
     left = [r["name"] for r in data["spec"]["runs"] if r["name"] not in ran]
     text = (
         "\n".join(lines)
@@ -236,7 +236,7 @@ def budget_curve_block() -> str:
         "distillation row's first point comes late because building the teacher cache is charged first.\n\n"
         "![budget curve](../results/study/budget_curve.png)\n\n"
     )
-    text += _dev_shapes(data["rows"]) + _targets(data["rows"])
+    text += _dev_shapes(data["rows"]) + _sct_on_cd(data["rows"]) + _targets(data["rows"])
     if left:
         text += "Not run yet (the spec's later rows): " + "; ".join(left) + ".\n\n"
     return text + study._provenance(data, STUDY / "budget-curve-l2.json") + "\n"
@@ -254,6 +254,23 @@ def _dev_shapes(rows: list[dict]) -> str:
         shape = "still at its peak" if last >= peak - 0.5 else f"then fell to {last:.2f} by step {last_step}"
         parts.append(f"{row['name']}: from {curve[0][1]:.2f} at step 0 to a peak of {peak:.2f} at step {step}, {shape}")
     return ("STS-B dev during each run: " + "; ".join(parts) + ".\n\n") if parts else ""
+
+
+def _sct_on_cd(rows: list[dict]) -> str:
+    """Does adding L_SCT help L_CD from the same teacher? Their STS avg at the milestones both reached."""
+    done = {r["name"]: r for r in rows if "avg" in r}
+    parts = []
+    for name, joint in done.items():
+        if not name.startswith("L_SCT + L_CD, ") or name.removeprefix("L_SCT + ") not in done:
+            continue
+        alone = {m["cpu_minutes"]: m["avg"] for m in done[name.removeprefix("L_SCT + ")]["milestones"] if m["reached"]}
+        gaps = [f"{m['cpu_minutes']:g} min {m['avg'] - alone[m['cpu_minutes']]:+.2f}"
+                for m in joint["milestones"] if m["reached"] and m["cpu_minutes"] in alone]  # fmt: skip
+        if gaps:
+            parts.append(f"{name.removeprefix('L_SCT + L_CD, ')}: L_SCT + L_CD minus L_CD " + ", ".join(gaps))
+    if not parts:
+        return ""
+    return "**Does L_SCT help L_CD?** STS avg at equal CPU time, " + "; ".join(parts) + ".\n\n"
 
 
 def _projection(row: dict, target: float) -> str:

@@ -6,8 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${1:-runs/demo}
 STEPS=${DEMO_STEPS:-400}
-SCT=.venv/bin/sct
-PY=.venv/bin/python
+# The student and the sample size can be changed (tests run the whole demo on a tiny random model this way);
+# DEMO_TRAIN_ARGS is appended to the training command.
+MODEL=${DEMO_MODEL:-sentence-transformers/all-MiniLM-L6-v2}
+LAYERS=${DEMO_LAYERS:-2}
+SAMPLES=${DEMO_SAMPLES:-30000}
+SCT=${SCT:-.venv/bin/sct}
+PY=${PY:-.venv/bin/python}
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 mkdir -p "$(dirname "$RUN")"
 TIMINGS="$RUN-timings.tsv"
@@ -19,24 +24,26 @@ stage() {  # stage NAME COMMAND...: run it and record its wall seconds
     printf '%s\t%s\n' "$name" "$((SECONDS - start))" >> "$TIMINGS"
 }
 
-echo "== 1/5 training sentences: 30,000 from the caption and nli domains of the corpus"
-stage "select sentences" $SCT corpus --domains caption,nli --max-samples 30000 --seed 1000 --overwrite --output "$RUN-sentences.txt"
+echo "== 1/5 training sentences: $SAMPLES from the caption and nli domains of the corpus"
+stage "select sentences" $SCT corpus --domains caption,nli --max-samples "$SAMPLES" --seed 1000 --overwrite \
+    --output "$RUN-sentences.txt"
 
-echo "== 2/5 STS before training: all-MiniLM-L6-v2 cut to its first 2 layers"
-stage "evaluate before" $SCT evaluate sentence-transformers/all-MiniLM-L6-v2 --student-layers 2 --tasks sts \
-    --label "before (all-MiniLM-L6-v2, 2 layers)" --output-json "$RUN-sts-before.json"
+echo "== 2/5 STS before training: ${MODEL##*/} cut to its first $LAYERS layers"
+stage "evaluate before" $SCT evaluate "$MODEL" --student-layers "$LAYERS" --tasks sts \
+    --label "before (${MODEL##*/}, $LAYERS layers)" --output-json "$RUN-sts-before.json"
 
 echo "== 3/5 SCT training: preset minilm-l2, dropout-only views, queues filled from the student, $STEPS steps"
 stage "train" $SCT train "$RUN-sentences.txt" --views identical --preset minilm-l2 --queue-init encoder \
     --batch-order length --freeze-word-embeddings --precision bfloat16 --max-steps "$STEPS" \
-    --output-dir "$RUN" --overwrite
+    --model "$MODEL" --student-layers "$LAYERS" --output-dir "$RUN" --overwrite ${DEMO_TRAIN_ARGS:-}
 
 echo "== 4/5 STS after training (before, after and the difference)"
 stage "evaluate after" $SCT evaluate "$RUN" --tasks sts --label "after (SCT, $STEPS steps)" \
     --baseline-json "$RUN-sts-before.json" --output-json "$RUN-sts-after.json"
 
 echo "== 5/5 the model in use: semantic search, untrained and trained student side by side"
-stage "search example" $PY scripts/demo_search.py "$RUN" --output "$RUN-search.json"
+stage "search example" $PY scripts/demo_search.py "$RUN" --before "$MODEL" --before-layers "$LAYERS" \
+    --output "$RUN-search.json"
 
 echo
 echo "time per stage (wall seconds, $(nproc) CPUs):"

@@ -86,7 +86,9 @@ def demo_block() -> str:
         f"(`--queue-init`), batch order {cfg.get('batch_order', 'random')}, word embeddings "
         f"{'frozen' if cfg.get('freeze_word_embeddings') else 'trained'}, precision {cfg.get('precision', 'auto')} "
         f"(see [Quality per CPU-hour](docs/cpu-budget.md)), {cfg['max_steps']} steps, so a short run, not the paper's "
-        f"10-epoch budget. Produced by `make demo` at commit `{env['sct_commit']}`; JSON, log and curves in "
+        f"10-epoch budget. Produced by `make demo` at commit `{env['sct_commit']}` (torch {env['torch']}, transformers "
+        f"{env['transformers']}, sentence-transformers {env['sentence_transformers']}, Python {env['python']}); "
+        "JSON, log and curves in "
         f"`docs/results/demo/`.\n\n![training curves](docs/results/demo/training_curves.png)\n" + _demo_extras(demo)
     )
 

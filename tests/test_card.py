@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 from sct.cli import main
+
+from .conftest import make_sentences
 
 
 def _two_step_run(tiny_bert, pairs_file, dev_file, out) -> None:
@@ -28,7 +32,8 @@ def test_card_written_by_training_and_refreshed(tiny_bert, pairs_file, dev_file,
     assert main(["card", str(out)]) == 0
     text = (out / "README.md").read_text()
     assert text.count("<!-- sct-card:begin -->") == 1 and "Not evaluated yet" not in text
-    assert "| STS-B | 12.50 |" in text and "| sicke (accuracy) | 61.00 |" in text
+    assert "| model | STS-B |\n|---|---|\n| this model | 12.50 |" in text and "| sicke (accuracy) | 61.00 |" in text
+    assert "**Speed on CPU**: not measured yet" in text  # only `sct evaluate` measures it
     assert "2.0M parameters vs BERT-Tiny (4M)" in text
 
 
@@ -45,12 +50,19 @@ def test_evaluate_refreshes_the_card_which_names_the_final_path_and_no_none(
                         "skipped": {}, "failed": {}, "requested": list(scores)})  # fmt: skip
     monkeypatch.setattr("sct.data.find_data_root", lambda *a: None)
     monkeypatch.setattr(suite, "check_sts_data", lambda *a: None)
+    monkeypatch.setattr("sct.corpus.timing_sentences", make_sentences)
     assert main(["evaluate", str(out), "--tasks", "sts"]) == 0
     text = (out / "README.md").read_text()
     card = text[text.index("<!-- sct-card:begin -->") : text.index("<!-- sct-card:end -->")]
-    assert "Not evaluated yet" not in card and "| STS avg (7 tasks) | 53.00 |" in card
+    table = "| model | STS12 | STS13 | STS14 | STS15 | STS16 | STS-B | SICK-R | Avg. |"  # the paper's layout
+    assert "Not evaluated yet" not in card and table in card
+    assert "| this model | 50.00 | 51.00 | 52.00 | 53.00 | 54.00 | 55.00 | 56.00 | 53.00 |" in card
     assert "None" not in card and ".incomplete" not in card
-    assert 'SentenceTransformer("run")' in card and (out.parent / "run").is_dir()
+    loaded = re.search(r'SentenceTransformer\("([^"]+)"\)', card).group(1)
+    assert Path(loaded) == out and Path(loaded).is_dir()  # the final path, which exists
+    speed = json.loads((out / "evaluation.json").read_text())["speed"]
+    assert speed["torch_float32"] > 0 and speed["onnx_float32"] > 0 and speed["sentences"] == 512
+    assert f"torch float32 {speed['torch_float32']:,.0f} sentences/s; ONNX float32" in card
     assert "nearest paper row by parameter count: fine-tuning SCT on BERT-Tiny" in card
 
 
@@ -70,3 +82,15 @@ def test_the_model_index_carries_every_sts_task_once(tiny_bert, pairs_file, dev_
     assert {r["dataset"]["type"]: r["metrics"][0]["value"] for r in ours} == {"sts12": 0.4125, "sts-b": 0.605,
                                                                              "sick-r": 0.55}  # fmt: skip
     assert text.count("<!-- sct-card:begin -->") == 1
+
+
+def test_a_loss_without_a_paper_row_leaves_no_none_in_the_card(tiny_bert, pairs_file, dev_file, tmp_path):
+    out = tmp_path / "run"
+    _two_step_run(tiny_bert, pairs_file, dev_file, out)
+    info = json.loads((out / "run_config.json").read_text())
+    info["config"].update(objective="distill", distill_loss="cd", sct_weight=0.0, teacher="a-teacher")
+    (out / "run_config.json").write_text(json.dumps(info))  # L_CD alone: Table 2 has no such row
+    assert main(["card", str(out)]) == 0
+    text = (out / "README.md").read_text()
+    card = text[text.index("<!-- sct-card:begin -->") : text.index("<!-- sct-card:end -->")]
+    assert "None" not in card and "no paper row for cd with L_SCT weight 0.0" in card

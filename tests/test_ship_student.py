@@ -62,4 +62,5 @@ def test_the_committed_student_loads_from_a_fresh_clone_and_its_card_matches_its
         assert embeddings.shape == (2, model.get_embedding_dimension()) and np.isfinite(embeddings).all()
         scores = json.loads((path / "evaluation.json").read_text())
         card = (path / "README.md").read_text()
-        assert len(scores["tasks"]) == 7 and f"| STS avg (7 tasks) | {scores['avg']:.2f} |" in card
+        row = " | ".join(f"{scores['tasks'][t]['spearman']:.2f}" for t in scores["tasks"])
+        assert len(scores["tasks"]) == 7 and f"| this model | {row} | {scores['avg']:.2f} |" in card

@@ -55,14 +55,9 @@ def card_section(run: Path) -> str:
         f"- **Model selection**: best STS-B dev Spearman {summary.get('best_dev_spearman', float('nan')):.2f} "
         f"at step {summary.get('best_step')} (dev every {config.get('eval_steps')} steps)",
     ]
+    lines += _speed_lines(evaluation.get("speed"))
     if evaluation.get("tasks") or evaluation.get("downstream"):
-        lines += ["", "| task | score |", "|---|---|"]
-        lines += [f"| {task} | {r['spearman']:.2f} |" for task, r in evaluation.get("tasks", {}).items()]
-        if len(evaluation.get("tasks", {})) == 7:
-            lines.append(f"| STS avg (7 tasks) | {evaluation['avg']:.2f} |")
-        lines += [
-            f"| {task} ({r['metric']}) | {r['score']:.2f} |" for task, r in evaluation.get("downstream", {}).items()
-        ]
+        lines += _score_tables(evaluation)
     else:
         lines += ["", "Not evaluated yet: `sct evaluate RUN_DIR --tasks all`, then `sct card RUN_DIR`."]
     paper = paper_results()
@@ -73,13 +68,16 @@ def card_section(run: Path) -> str:
     if model is None:
         lines += ["", "**Differences from the paper's setting** (no paper row to compare: parameter count unknown):"]
     else:
-        nearest = f"{kind} {method} on {model}, {sizes[model]}M parameters against this model's {parameters / 1e6:.1f}M"
+        row = (f"{kind} {method}" if method else f"{kind} (no paper row for {config.get('distill_loss', 'cd')} with "
+               f"L_SCT weight {config.get('sct_weight')}: the model size only)")  # fmt: skip
+        nearest = f"{row} on {model}, {sizes[model]}M parameters against this model's {parameters / 1e6:.1f}M"
         lines += ["", f"**Differences from the paper's setting** (nearest paper row by parameter count: {nearest}):"]
     lines += [f"- {d}" for d in deviations(run_record, kind, model, paper)]
     env = info.get("environment", {})
     final = run.with_name(run.name.removesuffix(".incomplete"))  # the card is written just before the rename
     lines += ["", f"Trained with sct commit `{env.get('sct_commit')}` (torch {env.get('torch')}, "
-              f"sentence-transformers {env.get('sentence_transformers')}).", "", *_usage(final.name), END]  # fmt: skip
+              f"sentence-transformers {env.get('sentence_transformers')}).", "",
+              *_usage(_load_path(final), _student_words(config)), END]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -98,7 +96,50 @@ def parameter_count(run: Path) -> int | None:
     return total or None
 
 
-def _usage(name: str) -> list[str]:
+def _load_path(final: Path) -> str:
+    """The run's final path as the user named it (relative to where sct ran), absolute when outside it."""
+    if not final.is_absolute():
+        return final.as_posix()
+    try:
+        return final.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return final.as_posix()
+
+
+def _student_words(config: dict) -> str:
+    """What the student is, for the limitations line: a cut of a model, or a model as it is."""
+    if config.get("student_layers"):
+        return (f"a proxy student ({config.get('model')} cut to its first {config['student_layers']} layers, not the "
+                "paper's BERT students), so its scores are not the paper's numbers")  # fmt: skip
+    return f"the student is {config.get('model')} fine-tuned, not one of the paper's BERT students"
+
+
+def _score_tables(evaluation: dict) -> list[str]:
+    """STS in the paper's layout (one row: STS12-16, STS-B, SICK-R, Avg.), then any downstream task."""
+    from sct.evaluation.sts import format_sts_table
+
+    lines = []
+    if evaluation.get("tasks"):
+        lines += ["", "STS (Spearman x100 of cosine, SentEval 'all' setting, test sets):", ""]
+        lines += format_sts_table([("this model", evaluation)]).split("\n")
+    if evaluation.get("downstream"):
+        lines += ["", "| task | score |", "|---|---|"]
+        lines += [f"| {task} ({r['metric']}) | {r['score']:.2f} |" for task, r in evaluation["downstream"].items()]
+    return lines
+
+
+def _speed_lines(speed: dict | None) -> list[str]:
+    """Sentences per second on CPU, as measured by the last `sct evaluate` of this run."""
+    if not speed:
+        return ["- **Speed on CPU**: not measured yet (`sct evaluate RUN_DIR` measures it)"]
+    onnx = (f"; ONNX float32 (`sct export-onnx`) {speed['onnx_float32']:,.0f} sentences/s"
+            if speed.get("onnx_float32") else "")  # fmt: skip
+    return [f"- **Speed on CPU**: torch float32 {speed['torch_float32']:,.0f} sentences/s{onnx} ({speed['sentences']} "
+            f"corpus sentences, batch {speed['batch_size']}, {speed['threads']} threads, measured by `sct evaluate` "
+            f"at {speed['measured_at']}; another job on the CPU lowers it)"]  # fmt: skip
+
+
+def _usage(name: str, student: str) -> list[str]:
     """How to load and use the model: sentence-transformers, and plain transformers with mean pooling."""
     return [
         "**Intended use**: English sentence embeddings for semantic similarity, search and clustering of short "
@@ -123,9 +164,7 @@ def _usage(name: str) -> list[str]:
         "embeddings = (tokens * mask).sum(1) / mask.sum(1)",
         "```",
         "",
-        "**Limitations**: English only; trained on short caption and NLI-style sentences; a proxy student "
-        "(all-MiniLM-L6-v2 cut to its first layers, not the paper's BERT students), so its scores are not the "
-        "paper's numbers.",
+        f"**Limitations**: English only; trained on short caption and NLI-style sentences; {student}.",
         "",
         "**Citation**: Limkonchotiwat, Ponwitayarat, Lowphansirikul, Udomcharoenchaikit, Chuangsuwanich and "
         "Nutanong. *An Efficient Self-Supervised Cross-View Training For Sentence Embedding*. TACL 2023.",

@@ -75,6 +75,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         write_json_atomic(run_results, merge_results(read_json_if_present(run_results), result))
         print(f"results merged into {run_results}")
     elif (Path(args.model) / "run_config.json").is_file():  # a run directory keeps its results for `sct report`
+        from sct.speed import measure_run_speed
+
+        result["speed"] = measure_run_speed(args.model, model)  # the card states what the model costs on this CPU
         old = read_json_if_present(run_results)
         write_json_atomic(run_results, merge_results(old, result))
         from sct.card import write_model_card
