@@ -317,10 +317,23 @@ DRIFT_STEPS = (128, 256, 384, 512, 640, 768)
 
 def drift_block() -> str:
     """Which one change to SCT's budget row keeps its STS-B dev from falling after its early peak."""
-    data = study._study("sct-drift-l2")
+    return _one_change_block("sct-drift-l2", "sct_drift_dev_curves.png",
+                             "SCT's STS-B dev in the budget setting, one change each")  # fmt: skip
+
+
+def anchor_block() -> str:
+    """Whether a slow or frozen reference, or a schedule that ends early, keeps SCT at its peak."""
+    return _one_change_block("sct-anchor-l2", "sct_anchor_dev_curves.png",
+                             "SCT's STS-B dev with an anchored reference or a short schedule")  # fmt: skip
+
+
+def _one_change_block(spec: str, png: str, title: str) -> str:
+    """Rows that each change one option of budget-curve-l2's SCT row: their dev curves beside it, and what each
+    change does to the peak, the fall after it and the STS avg."""
+    data = study._study(spec)
     curve = study._study("budget-curve-l2")
     if data is None:
-        return _missing("sct-drift-l2")
+        return _missing(spec)
     base = next((r for r in (curve or {}).get("rows", []) if r["name"] == "SCT" and r.get("dev_curve")), None)
     rows = ([{**base, "name": "SCT (the budget curve's row)"}] if base else []) + [
         r for r in data["rows"] if r.get("dev_curve")
@@ -336,7 +349,7 @@ def drift_block() -> str:
         cells = " | ".join(f"{at[s]:.2f}" if s in at else "-" for s in DRIFT_STEPS)
         lines.append(f"| {row['name']} | {cells} | {peak:.2f} ({step}) | {last:.2f} ({last_step}) | {row['avg']:.2f} |")
     early = {r["name"]: [c for c in r["dev_curve"] if c[0] <= DRIFT_STEPS[-1]] for r in rows}
-    plot_dev_curves(early, STUDY / "sct_drift_dev_curves.png", "SCT's STS-B dev in the budget setting, one change each")
+    plot_dev_curves(early, STUDY / png, title)
     findings = []
     for row in rows[1:] if base else []:
         at = {int(step): dev for step, dev in row["dev_curve"]}
@@ -347,17 +360,18 @@ def drift_block() -> str:
         s = shared[-1]
         step, peak = max(row["dev_curve"], key=lambda c: c[1])
         findings.append(f"{row['name']}: {at[s] - at_base[s]:+.2f} dev against the budget row at step {s}, "
-                        f"{at[s] - peak:+.2f} from its own peak (step {step})")  # fmt: skip
-    findings += _drift_verdicts(rows)
-    ran = {r["name"] for r in data["rows"]}
+                        f"{at[s] - peak:+.2f} from its own peak (step {step}), STS avg "
+                        f"{row['avg'] - base['avg']:+.2f}")  # fmt: skip
+    findings += _drift_verdicts(rows, curve) if base else []
+    ran = {r["name"] for r in data["rows"] if "avg" in r}
     left = [r["name"] for r in data["spec"]["runs"] if r["name"] not in ran]
-    text = "\n".join(lines) + "\n\n![SCT drift dev curves](../results/study/sct_drift_dev_curves.png)\n\n"
+    text = "\n".join(lines) + f"\n\n![{title}](../results/study/{png})\n\n"
     if findings:
-        text += "Each change against the budget row at the last step both reached, and its own fall from its peak, "
-        text += "then what that says of each hypothesis: " + "; ".join(findings) + ".\n\n"
+        text += "Each change against the budget row at the last step both reached, its own fall from its peak and "
+        text += "its STS avg, then what that says of each hypothesis: " + "; ".join(findings) + ".\n\n"
     if left:
         text += "Not run yet (the spec's later rows): " + "; ".join(left) + ".\n\n"
-    return text + study._provenance(data, STUDY / "sct-drift-l2.json") + "\n"
+    return text + study._provenance(data, STUDY / f"{spec}.json") + "\n"
 
 
 def _flags(args: list[str]) -> dict[str, str]:
@@ -366,7 +380,7 @@ def _flags(args: list[str]) -> dict[str, str]:
             for i, a in enumerate(args) if a.startswith("--") and a not in skip}  # fmt: skip
 
 
-def _drift_verdicts(rows: list[dict]) -> list[str]:
+def _drift_verdicts(rows: list[dict], curve: dict | None) -> list[str]:
     """Each hypothesis read off its row (the one option it changes from the budget row's)."""
     base = _flags(rows[0].get("args", []))
     base_peak = max(c[1] for c in rows[0]["dev_curve"])
@@ -375,6 +389,19 @@ def _drift_verdicts(rows: list[dict]) -> list[str]:
         changed = {k: v for k, v in _flags(row.get("args", [])).items() if base.get(k) != v}
         step, peak = max(row["dev_curve"], key=lambda c: c[1])
         falls = row["dev_curve"][-1][1] < peak - 2
+        if "--reference-momentum" in changed:
+            m = float(changed["--reference-momentum"])
+            what = "a frozen reference (the initial student)" if m == 1 else f"an EMA reference at momentum {m:g}"
+            out.append(f"{what} peaks {'lower' if peak < base_peak else 'higher'} ({peak:.2f} against "
+                       f"{base_peak:.2f}) and {'still falls' if falls else 'does not fall'}")  # fmt: skip
+            continue
+        if "--max-steps" in changed:
+            out.append(
+                f"a schedule that decays to zero by step {changed['--max-steps']} "
+                + ("still falls" if falls else "holds its peak")
+                + f" (peak {peak:.2f} at step {step})"
+            )
+            continue
         if "--queue-size" in changed:
             k = int(changed["--queue-size"])
             turnover = k // 64
@@ -390,6 +417,12 @@ def _drift_verdicts(rows: list[dict]) -> list[str]:
         out.append("no single change removes the fall, so it is the objective's own drift away from a student that "
                    "starts as a trained sentence encoder (SimCSE drifts too, less); keeping the best dev checkpoint "
                    "(the paper's protocol) is what holds the peak")  # fmt: skip
+    simcse = next((r for r in (curve or {}).get("rows", []) if r["name"] == "SimCSE" and "avg" in r), None)
+    best = max(rows, key=lambda r: r["avg"])
+    if simcse and any("--reference-momentum" in r.get("args", []) for r in rows):
+        gap = best["avg"] - simcse["avg"]
+        out.append(f"the best SCT here is {best['name']} at {best['avg']:.2f} STS avg, {gap:+.2f} against SimCSE's "
+                   f"{simcse['avg']:.2f} from the budget curve")  # fmt: skip
     return out
 
 
@@ -400,4 +433,5 @@ def blocks() -> dict[str, str]:
         "cpu_step_parts": step_parts_block(),
         "cpu_budget_curve": budget_curve_block(),
         "cpu_sct_drift": drift_block(),
+        "cpu_sct_anchor": anchor_block(),
     }

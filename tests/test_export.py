@@ -71,6 +71,41 @@ def test_exporting_an_export_is_refused(distilled_like, tmp_path):
         export_onnx(str(tmp_path / "a"), tmp_path / "b")
 
 
+def test_export_keeps_a_foreign_incomplete_folder_and_leaves_nothing_half_written(distilled_like, tmp_path,
+                                                                                  monkeypatch):  # fmt: skip
+    from sct import export
+
+    foreign = tmp_path / "out.incomplete"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="is not an unfinished sct export"):
+        export.export_onnx(distilled_like, tmp_path / "out")
+    assert (foreign / "notes.txt").read_text() == "mine"
+
+    def broken(*_args):
+        raise RuntimeError("the exporter failed")
+
+    monkeypatch.setattr(export, "_write_graph", broken)
+    with pytest.raises(RuntimeError, match="the exporter failed"):
+        export.export_onnx(distilled_like, tmp_path / "other")
+    assert not (tmp_path / "other").exists() and not (tmp_path / "other.incomplete").exists()
+
+
+def test_a_module_onnx_cannot_hold_is_refused_before_anything_is_written(tiny_bert, tmp_path):
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import LayerNorm
+
+    from sct.export import export_onnx
+    from sct.models import load_student
+
+    base, _ = load_student(tiny_bert)
+    path = tmp_path / "with-layernorm"
+    SentenceTransformer(modules=[*base, LayerNorm(32)]).save(str(path))
+    with pytest.raises(ConfigError, match=r"cannot export modules \['LayerNorm'\]"):
+        export_onnx(str(path), tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.incomplete").exists()
+
+
 def test_int8_export_is_smaller_close_in_cosine_and_scored_by_the_same_harness(distilled_like, tmp_path,
                                                                                monkeypatch):  # fmt: skip
     from sct.encode import load_model

@@ -57,6 +57,34 @@ def test_overwrite_replaces_a_finished_run(tiny_bert, pairs_file, dev_file, tmp_
     assert main([*args, "--overwrite"]) == 0
 
 
+def test_a_mistyped_model_with_overwrite_keeps_the_interrupted_run(
+    tiny_bert, pairs_file, dev_file, tmp_path, capsys, monkeypatch
+):
+    out = tmp_path / "run"
+    work = _interrupt_at_step_6(tiny_bert, pairs_file, dev_file, out, monkeypatch)
+    before = _snapshot(work)
+    args = _args(str(tmp_path / "no-such-model"), pairs_file, dev_file, out)
+    assert main([*args, "--overwrite"]) == 2  # the model is resolved before --overwrite removes anything
+    assert "no-such-model" in capsys.readouterr().err and _snapshot(work) == before
+
+
+@pytest.mark.parametrize("where", ["output", "work"])
+def test_overwrite_refuses_to_delete_the_run_s_own_input(tiny_bert, pairs_file, dev_file, tmp_path, where, capsys):
+    out = tmp_path / "run"
+    assert main([*_args(tiny_bert, pairs_file, dev_file, out), "--max-steps", "2"]) == 0
+    folder = out if where == "output" else out.with_name("run.incomplete")
+    folder.mkdir(exist_ok=True)
+    (folder / ".sct-output").write_text((out / ".sct-output").read_text())  # a folder sct made
+    train_file = folder / "pairs.tsv"
+    train_file.write_bytes(pairs_file.read_bytes())
+    before = _snapshot(tmp_path)
+    capsys.readouterr()
+    assert main([*_args(tiny_bert, train_file, dev_file, out), "--max-steps", "2", "--overwrite"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"--train-file {train_file} is inside {folder}, which --overwrite would delete" in err
+    assert len(err.splitlines()) == 1 and _snapshot(tmp_path) == before
+
+
 @pytest.mark.parametrize("link", ["same", "symlink", "hardlink"])
 def test_no_command_writes_over_its_own_input(tmp_path, link, capsys):
     source = tmp_path / "sentences.txt"

@@ -77,3 +77,33 @@ def test_sweep_scores_each_finished_run(tiny_bert, pairs_file, dev_file, tmp_pat
     assert main(args) == 0
     evaluation = json.loads((out / "seed1" / "evaluation.json").read_text())
     assert set(evaluation["tasks"]) == {"STS-B"} and evaluation["model"] == str(out / "seed1")
+
+
+def test_a_sweep_into_a_folder_sct_did_not_make_is_refused_and_never_marked(tiny_bert, pairs_file, dev_file,
+                                                                             tmp_path, capsys):  # fmt: skip
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.txt").write_text("chapter 1")
+    assert main(_sweep_args(tiny_bert, pairs_file, dev_file, out, "--evaluate", "none")) == 2
+    err = capsys.readouterr().err.strip()
+    assert "was not made by sct" in err and "thesis.txt" in err and len(err.splitlines()) == 1
+    assert sorted(p.name for p in out.iterdir()) == ["thesis.txt"]  # no marker: --overwrite still refuses it later
+
+
+def test_a_second_sweep_of_the_same_shard_is_refused_naming_the_holder(tiny_bert, pairs_file, dev_file, tmp_path,
+                                                                        capsys):  # fmt: skip
+    import os
+
+    from sct.ownership import exclusive_output, mark
+
+    out = tmp_path / "sweep"
+    out.mkdir()
+    mark(out, "sweep")  # as the running sweep did
+    with exclusive_output(out / ".shard-all"):  # another sweep of every point is running
+        assert main(_sweep_args(tiny_bert, pairs_file, dev_file, out, "--evaluate", "none")) == 2
+        err = capsys.readouterr().err.strip()
+        assert f"sweep {out} is being written by another sct process (pid {os.getpid()})" in err
+        assert len(err.splitlines()) == 1 and not any(p.name.startswith("lr") for p in out.iterdir())
+    args = _sweep_args(tiny_bert, pairs_file, dev_file, out, "--evaluate", "none", "--shard", "1/2")
+    with exclusive_output(out / ".shard-2of2"):  # another shard runs side by side
+        assert main(args) == 0

@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from sct.data import file_sha256, write_json_atomic
 from sct.errors import ConfigError, DataError
+from sct.ownership import MARKER, mark
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +87,6 @@ def export_onnx(
     """
     if quantize not in QUANTIZATIONS:
         raise ConfigError(f"--quantize must be one of {', '.join(QUANTIZATIONS)}, got {quantize!r}")
-    from sct.data import file_sha256, write_json_atomic
     from sct.models import load_student
 
     output = Path(output_dir)
@@ -102,10 +103,28 @@ def export_onnx(
     if unsupported:
         raise ConfigError(f"{model_name}: cannot export modules {unsupported} (supported: {sorted(SUPPORTED_MODULES)})")
 
-    tokenizer = model.tokenizer
     work = output.with_name(output.name + ".incomplete")
-    shutil.rmtree(work, ignore_errors=True)
+    if work.exists():  # an earlier export that stopped half-way; anything else there is not ours to delete
+        if not (work / MARKER).is_file() or (work / MARKER).read_text().split()[:1] != ["export"]:
+            raise ConfigError(f"{work} exists and is not an unfinished sct export: move it or choose another --output")
+        shutil.rmtree(work)
     work.mkdir(parents=True)
+    mark(work, "export")
+    try:
+        config = _export_into(work, model, model_name, kinds, opset, quantize)
+    except Exception:
+        shutil.rmtree(work, ignore_errors=True)  # nothing half-written is left looking like an export
+        raise
+    work.rename(output)
+    logger.info("exported %s -> %s (max abs difference to torch %.1e)", model_name, output,
+                config["check_max_abs_difference"])  # fmt: skip
+    return config
+
+
+def _export_into(work: Path, model: Any, model_name: str, kinds: list[str], opset: int, quantize: str) -> dict:
+    """Write the graph, tokenizer and sct_onnx.json into ``work``, checked against the torch model."""
+
+    tokenizer = model.tokenizer
     _write_graph(model, work / MODEL_FILE, opset)
     tokenizer.save_pretrained(str(work))
     config = {
@@ -128,16 +147,12 @@ def export_onnx(
     if quantize == "int8":
         _quantize_int8(work, config, reference)
     write_json_atomic(work / EXPORT_CONFIG, config)
-    work.rename(output)
-    logger.info("exported %s -> %s (max abs difference to torch %.1e)", model_name, output, difference)
     return config
 
 
 def _quantize_int8(work: Path, config: dict, reference: np.ndarray) -> None:
     """Replace the float32 graph with int8 weights (dynamic activations), recording what changed."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    from sct.data import file_sha256
 
     float_graph = work / MODEL_FILE
     quantized = work / "model.int8.onnx"

@@ -90,7 +90,7 @@ def lock_path(output: Path) -> Path:
 
 
 @contextlib.contextmanager
-def exclusive_output(output: Path) -> Iterator[None]:
+def exclusive_output(output: Path, label: str | None = None) -> Iterator[None]:
     """Hold an exclusive lock on ``output`` for a whole run; a second writer is refused naming the holder's pid.
 
     The lock file lives beside the output (deleting or renaming the run never drops it) and is removed on release;
@@ -107,8 +107,8 @@ def exclusive_output(output: Path) -> Iterator[None]:
             holder = handle.read().strip() or "unknown"
             handle.close()
             raise ConfigError(
-                f"{output} is being written by another sct process (pid {holder}); wait for it to finish or choose "
-                "another output"
+                f"{label or output} is being written by another sct process (pid {holder}); wait for it to finish "
+                "or choose another output"
             ) from None
         try:
             same = os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino

@@ -26,9 +26,26 @@ def work_dir_for(output_dir: str | Path) -> Path:
     return output.with_name(output.name + ".incomplete")
 
 
+def _inputs_inside(config: TrainConfig, *folders: Path) -> str | None:
+    """The first input file of the run that lies inside one of ``folders`` (which --overwrite would delete)."""
+    for name in ("train_file", "dev_file", "queue_init_file"):
+        value = getattr(config, name)
+        if not value:
+            continue
+        path = Path(value).resolve()
+        for folder in folders:
+            if folder.exists() and path.is_relative_to(folder.resolve()):
+                return f"--{name.replace('_', '-')} {value} is inside {folder}"
+    return None
+
+
 def check_output(config: TrainConfig, remove: bool = True) -> tuple[Path, Path]:
     output = Path(config.output_dir)
     work = work_dir_for(output)
+    if config.overwrite and not config.resume:
+        inside = _inputs_inside(config, output, work)
+        if inside:
+            raise ConfigError(f"{inside}, which --overwrite would delete: move the file out first")
     if output.exists() and not config.resume:
         finished = (output / RUN_SUMMARY).is_file()
         if not config.overwrite:

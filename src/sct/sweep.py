@@ -19,7 +19,7 @@ from typing import Any
 from sct.config import RUN_CONFIG, RUN_SUMMARY, TrainConfig, option_types
 from sct.data import read_json_if_present, write_json_atomic, write_lines_atomic
 from sct.errors import ConfigError, SCTError, TrainingStopped
-from sct.ownership import mark
+from sct.ownership import check_replaceable, exclusive_output, made_by_sct, mark
 from sct.run_dir import work_dir_for
 
 logger = logging.getLogger(__name__)
@@ -93,11 +93,20 @@ def run_sweep(
     shard: str | None = None, evaluate: str | None = "sts",
 ) -> dict[str, Any]:  # fmt: skip
     """Run (or skip, or resume) this shard's points, score them, and return the sweep's table."""
-    from sct.training import distill, train
-
     sweep_dir = Path(sweep_dir)
+    if sweep_dir.is_dir() and any(sweep_dir.iterdir()) and not made_by_sct(sweep_dir):
+        check_replaceable(sweep_dir, "sweep directory")  # names the first foreign file; never marked as sct's
     sweep_dir.mkdir(parents=True, exist_ok=True)
     mark(sweep_dir, "sweep")
+    what = f"sweep {sweep_dir}" + (f" (shard {shard})" if shard else "")
+    with exclusive_output(sweep_dir / f".shard-{(shard or 'all').replace('/', 'of')}", what):  # shards run side by side
+        return _run_points(base, grid, sweep_dir, command, shard, evaluate)
+
+
+def _run_points(base: TrainConfig, grid: dict[str, list[Any]], sweep_dir: Path, command: str, shard: str | None,
+                evaluate: str | None) -> dict[str, Any]:  # fmt: skip
+    from sct.training import distill, train
+
     points = grid_points(grid)
     mine = select_shard(points, shard)
     logger.info("sweep %s: %d points in the grid, %d in this shard", sweep_dir, len(points), len(mine))

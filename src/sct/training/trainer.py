@@ -132,6 +132,10 @@ def _open(config: TrainConfig) -> _Run:
     if config.batch_size % world:
         raise ConfigError(f"--batch-size {config.batch_size} (the global batch) must divide by the {world} processes")
     init_process_group()
+    from sct.models import resolve_model
+
+    for name in filter(None, (config.model, config.teacher if config.objective == "distill" else None)):
+        resolve_model(name)  # an unknown model fails here, in seconds, before --overwrite removes anything
     output, work = check_output(config, remove=main)  # every process checks; only the main one writes
     if config.objective == "distill":
         from sct.teacher import check_writable, default_cache_dir
@@ -142,12 +146,8 @@ def _open(config: TrainConfig) -> _Run:
 
 def _start(run: _Run, owner: str, pairs: list[tuple[str, str]], dev: ScoredPairs,
            extra_info: dict[str, Any] | None) -> None:  # fmt: skip
-    """Resolve the models, make the work directory, find the checkpoint to resume and write run_config.json."""
-    from sct.models import resolve_model
-
+    """Make the work directory, find the checkpoint to resume and write run_config.json."""
     config = run.config
-    for name in filter(None, (config.model, config.teacher if run.distilling else None)):
-        resolve_model(name)  # an unknown model fails here, in seconds, before any work directory exists
     if run.main:
         run.work.mkdir(parents=True, exist_ok=True)
         if not config.resume:
