@@ -392,8 +392,11 @@ def _drift_verdicts(rows: list[dict], curve: dict | None) -> list[str]:
         if "--reference-momentum" in changed:
             m = float(changed["--reference-momentum"])
             what = "a frozen reference (the initial student)" if m == 1 else f"an EMA reference at momentum {m:g}"
+            last_step = row["dev_curve"][-1][0]
             out.append(f"{what} peaks {'lower' if peak < base_peak else 'higher'} ({peak:.2f} against "
-                       f"{base_peak:.2f}) and {'still falls' if falls else 'does not fall'}")  # fmt: skip
+                       f"{base_peak:.2f}) and {'still falls' if falls else 'has not fallen'} by step {last_step} (it "
+                       "needs a second encoder pass per step for its references, so a CPU budget buys it fewer "
+                       "steps)")  # fmt: skip
             continue
         if "--max-steps" in changed:
             out.append(
