@@ -159,21 +159,32 @@ def test_a_non_finite_option_is_one_line_before_any_work(tiny_bert, pairs_file, 
     assert not out.exists() and not (tmp_path / "run.incomplete").exists()
 
 
-def test_resume_applies_length_options_records_them_and_refuses_the_rest(
+def test_resume_applies_length_interval_and_learning_rate_changes_records_them_and_refuses_the_rest(
     tiny_bert, pairs_file, dev_file, tmp_path, capsys, monkeypatch
 ):
+    import shutil
+
     out = tmp_path / "run"
     work = _interrupt_at_step_6(tiny_bert, pairs_file, dev_file, out, monkeypatch)
+    shutil.copytree(work, tmp_path / "same.incomplete")  # resumed with the old learning rate, for comparison
     capsys.readouterr()
     before = _snapshot(work)
-    assert main(["train", "--resume", str(out), "--learning-rate", "0.5", "--max-steps", "12"]) == 2
+    assert main(["train", "--resume", str(out), "--online-temperature", "0.5", "--max-steps", "12"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "cannot change --learning-rate on --resume" in err and len(err.splitlines()) == 1
+    assert "cannot change --online-temperature on --resume" in err and len(err.splitlines()) == 1
     assert _snapshot(work) == before
-    assert main(["train", "--resume", str(out), "--max-steps", "12"]) == 0
+    changes = ["--max-steps", "12", "--eval-steps", "3"]
+    assert main(["train", "--resume", str(out), *changes, "--learning-rate", "1e-4"]) == 0
+    assert main(["train", "--resume", str(tmp_path / "same"), *changes]) == 0
     assert json.loads((out / "run_summary.json").read_text())["steps"] == 12
-    changes = json.loads((out / "run_config.json").read_text())["resume_changes"]
-    assert changes == [{"step": 6, "changed": {"max_steps": [10, 12]}}]
+    recorded = json.loads((out / "run_config.json").read_text())["resume_changes"]
+    assert recorded == [{"step": 6, "changed": {"max_steps": [10, 12], "eval_steps": [2, 3],
+                                                 "learning_rate": [5e-4, 1e-4]}}]  # fmt: skip
+    log = [json.loads(line) for line in (out / "training_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if "dev_spearman" in r and r["step"] > 6] == [9, 12]  # every 3 steps now
+    same = {r["step"]: r["lr"] for r in map(json.loads, (tmp_path / "same" / "training_log.jsonl").open()) if "lr" in r}
+    for record in (r for r in log if "lr" in r and r["step"] > 6):  # the remaining schedule at a fifth of the peak
+        assert record["lr"] == pytest.approx(same[record["step"]] / 5, rel=1e-6)
 
 
 def test_a_truncated_optimizer_state_is_skipped_like_truncated_weights(tiny_bert, pairs_file, dev_file, tmp_path,
@@ -204,8 +215,11 @@ def test_a_copied_interrupted_run_resumes_itself(tiny_bert, pairs_file, dev_file
     _interrupt_at_step_6(tiny_bert, pairs_file, dev_file, tmp_path / "run", monkeypatch)
     shutil.copytree(tmp_path / "run.incomplete", tmp_path / "copy.incomplete")
     original = _snapshot(tmp_path / "run.incomplete")
+    shutil.rmtree(tmp_path / "run.incomplete" / "checkpoints" / "checkpoint-6")  # the copy must not need it
+    original = _snapshot(tmp_path / "run.incomplete")
     assert main(["train", "--resume", str(tmp_path / "copy")]) == 0
-    assert (tmp_path / "copy" / "run_summary.json").is_file()
+    summary = json.loads((tmp_path / "copy" / "run_summary.json").read_text())
+    assert summary["best_step"] is not None and summary["steps"] == 10  # its own best checkpoint, not the original's
     assert _snapshot(tmp_path / "run.incomplete") == original, "the original run is left as it was"
 
 

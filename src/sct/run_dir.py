@@ -67,10 +67,11 @@ def check_output(config: TrainConfig, remove: bool = True) -> tuple[Path, Path]:
 
 
 # Options that may change when a run resumes: how long it goes on, how often it is scored, what it keeps, where
-# the data lives. Everything else (learning rate, temperatures, data, model, ...) shaped the optimizer and
-# queue state in the checkpoint and is refused.
+# the data lives, and the peak learning rate of the remaining schedule (AdamW's moments do not depend on it).
+# Everything else (temperatures, queue size, data, model, ...) shaped the checkpoint's queues or its data order
+# and is refused.
 RESUMABLE_CHANGES = ("max_steps", "epochs", "patience", "eval_steps", "time_budget", "milestones", "keep_last",
-                     "keep_checkpoints", "data_dir", "logging_steps", "eval_batch_size")  # fmt: skip
+                     "keep_checkpoints", "data_dir", "logging_steps", "eval_batch_size", "learning_rate")  # fmt: skip
 
 
 def resume_config(run: str | Path, changes: dict[str, Any] | None = None) -> TrainConfig:

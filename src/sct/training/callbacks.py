@@ -13,8 +13,9 @@ from sct.training.signals import StopRequest
 
 
 def make_callbacks(loss, work: Path, clock, log_from_step: int, stop: StopRequest | None = None,
-                   time_budget: float | None = None, milestones=None):  # fmt: skip
-    """The run's trainer callback; ``clock`` is the run's :class:`sct.budget.RunClock` (CPU and wall time)."""
+                   time_budget: float | None = None, milestones=None, learning_rate_scale: float = 1.0):  # fmt: skip
+    """The run's trainer callback; ``clock`` is the run's :class:`sct.budget.RunClock` (CPU and wall time);
+    ``learning_rate_scale`` rescales a resumed run's remaining schedule (``--learning-rate`` given on resume)."""
     import torch
     from transformers import TrainerCallback
 
@@ -25,6 +26,17 @@ def make_callbacks(loss, work: Path, clock, log_from_step: int, stop: StopReques
         stops at the CPU-time budget, and keeps the best model at each milestone."""
 
         budget_reached = False
+
+        def on_train_begin(self, args, state, control, optimizer=None, lr_scheduler=None, **kwargs):
+            if learning_rate_scale == 1.0 or lr_scheduler is None:
+                return
+            scheduler = getattr(lr_scheduler, "scheduler", lr_scheduler)  # accelerate wraps it
+            scheduler.base_lrs = [lr * learning_rate_scale for lr in scheduler.base_lrs]
+            if hasattr(scheduler, "_last_lr"):  # what the first log after the resume reports
+                scheduler._last_lr = [lr * learning_rate_scale for lr in scheduler._last_lr]
+            for group in optimizer.param_groups:  # the restored step's rate, and the peak the schedule scales
+                group["lr"] *= learning_rate_scale
+                group["initial_lr"] = group.get("initial_lr", group["lr"]) * learning_rate_scale
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             logs = logs or {}

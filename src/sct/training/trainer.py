@@ -239,7 +239,28 @@ def _restore(run: _Run, loss) -> None:
     if run.main and log_path.is_file():  # drop records the interrupted run wrote after its last checkpoint
         kept = [line for line in log_path.read_text().splitlines() if json.loads(line)["step"] <= run.resumed_step]
         log_path.write_text("".join(line + "\n" for line in kept))
+    if run.main:
+        _rebase_trainer_state(run)
+    barrier()
     logger.info("resuming from %s", run.checkpoint)
+
+
+def _rebase_trainer_state(run: _Run) -> None:
+    """The checkpoint's trainer state made true of this run: its own best checkpoint (a copied or renamed run
+    would follow the original's), and the dev, save and logging intervals and the patience as given now
+    (transformers restores the stored ones over the arguments)."""
+    from sct.data import write_lines_atomic
+
+    path = run.checkpoint / "trainer_state.json"
+    state = json.loads(path.read_text())
+    if state.get("best_model_checkpoint"):
+        state["best_model_checkpoint"] = str(run.work / "checkpoints" / Path(state["best_model_checkpoint"]).name)
+    config = run.config
+    state.update(eval_steps=config.eval_steps, save_steps=config.eval_steps, logging_steps=config.logging_steps)
+    stopper = state.get("stateful_callbacks", {}).get("EarlyStoppingCallback")
+    for entry in stopper if isinstance(stopper, list) else [stopper] if stopper else []:
+        entry.setdefault("args", {})["early_stopping_patience"] = config.patience
+    write_lines_atomic(path, json.dumps(state, indent=2).split("\n"))
 
 
 def _trainer(run: _Run, model, loss, pairs: list[tuple[str, str]], dev: ScoredPairs, saved_max_seq_length: int):
@@ -255,7 +276,9 @@ def _trainer(run: _Run, model, loss, pairs: list[tuple[str, str]], dev: ScoredPa
 
         milestones = Milestones(parse_milestones(config.milestones), run.work, saved_max_seq_length)
     log_from = run.resumed_step + 1 if run.checkpoint else 0
-    run_callback = make_callbacks(loss, run.work, run.clock, log_from, stop, config.time_budget, milestones)
+    recorded_lr = run.recorded.get("config", {}).get("learning_rate") if run.checkpoint else None
+    scale = config.learning_rate / recorded_lr if recorded_lr else 1.0
+    run_callback = make_callbacks(loss, run.work, run.clock, log_from, stop, config.time_budget, milestones, scale)
     callbacks = [run_callback]
     if run.world > 1:
         callbacks.append(LossGradientSync(loss))
@@ -289,8 +312,8 @@ def _fit(run: _Run, trainer, stop: StopRequest):
     except NonFiniteLoss as exc:
         raise TrainingStopped(
             f"{exc} at step {trainer.state.global_step + 1}: stopped before that step's update. Last good "
-            f"checkpoint: {latest_checkpoint(work, config.objective != 'simcse') or 'none yet'}. Lower "
-            f"--learning-rate or raise the temperatures and start again with --overwrite ({resume_hint} keeps them).",
+            f"checkpoint: {latest_checkpoint(work, config.objective != 'simcse') or 'none yet'}. Continue from it "
+            f"with {resume_hint} --learning-rate LOWER, or raise the temperatures and start again with --overwrite.",
             exit_code=3,
         ) from exc
     finally:
