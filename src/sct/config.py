@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from sct.ablations import ABLATIONS, distillation_ablation_problem
 from sct.batching import BATCH_ORDERS
 from sct.errors import ConfigError
 from sct.losses import (
@@ -20,10 +21,8 @@ from sct.losses import (
     DEFAULT_QUEUE_SIZE,
     DEFAULT_REFERENCE_TEMPERATURE,
     DISTILL_METHODS,
-    distillation_ablation_problem,
     validate_sct_hyperparameters,
 )
-from sct.objective import ABLATIONS
 from sct.queue_init import QUEUE_INITS, TEACHER_QUEUE_INITS
 from sct.teacher import PRECISIONS as TEACHER_PRECISIONS
 

@@ -117,6 +117,17 @@ def queue_kl(
     ``cross_view_loss`` is two of these with the views crossed; ConGen's distillation loss is one per
     view with the teacher as reference.
     Same precision and gradient rules as ``cross_view_loss``.
+
+    Args:
+        online: B x d online embeddings (the branch that learns), L2-normalised.
+        reference: B x d reference embeddings of the other view (no gradient), L2-normalised.
+        queue: k x d queue rows, L2-normalised.
+        online_temperature: tau_theta.
+        reference_temperature: tau_ref.
+        newest: the rows appended to the queue for this step (default ``reference``).
+
+    Returns:
+        A scalar tensor (float32, or float64 for float64 inputs) whose gradient reaches ``online`` only.
     """
     _check_temperatures(online=online_temperature, reference=reference_temperature)
     with torch.autocast(device_type=online.device.type, enabled=False):
@@ -136,6 +147,15 @@ def queue_info_nce(anchor: Tensor, positive: Tensor, queue: Tensor, temperature:
     ``loss = mean_b -log( exp(a_b.p_b / t) / (exp(a_b.p_b / t) + sum_j exp(a_b.q_j / t)) )`` with the
     queue rows ``q_j`` (past teacher embeddings) as negatives; inputs L2-normalised. No gradient reaches
     ``positive`` or ``queue``; computed in float32 like the other objectives.
+
+    Args:
+        anchor: B x d student embeddings.
+        positive: B x d embeddings of the same sentences (the teacher's, or the other view's reference).
+        queue: k x d negatives.
+        temperature: the InfoNCE temperature.
+
+    Returns:
+        The mean InfoNCE loss over the batch, a scalar tensor.
     """
     _check_temperatures(temperature=temperature)
     with torch.autocast(device_type=anchor.device.type, enabled=False):
@@ -145,20 +165,6 @@ def queue_info_nce(anchor: Tensor, positive: Tensor, queue: Tensor, temperature:
             _full_precision(queue.detach()),
             temperature,
         )
-
-
-ABLATIONS = {
-    "none": "L_SCT: cross-view KL between similarity distributions over the queues (paper eq. 2)",
-    "contrastive": "distribution -> contrastive: InfoNCE, the other view's reference as positive, the queue as "
-    "negatives (Table 4)",
-    "identical-view": "cross-view -> identical-view: each view's online branch matches its own reference (Table 4)",
-    "momentum-reference": "f_ref -> a momentum encoder: the references come from an exponential moving average "
-    "of the encoder (momentum 0.99 per step, MoCo/BYOL style) instead of the encoder itself (Table 4)",
-    "no-head": "no MLP head: the online branch is the normalised encoder output (Table 4)",
-    "one-queue": "only one instance queue: both terms score against it and both views' references enter it (Table 4)",
-    "frozen-queue": "no update of the queues: they keep their random initial vectors (Table 4)",
-    "no-queue": "no instance queue: each distribution is over this step's references only (Table 4)",
-}
 
 
 def cross_view_loss(
@@ -201,6 +207,18 @@ def cross_view_loss(
     ``contrastive`` replaces each KL term by InfoNCE (``queue_info_nce``) with the other view's reference
     as the positive and the queue as the negatives, at the online temperature. The other ablations (head,
     queues) act on the inputs, so here they are the plain loss.
+
+    Args:
+        online_1, online_2: B x d online embeddings of views 1 and 2 (head output, normalised).
+        reference_1, reference_2: B x d reference embeddings of views 1 and 2 (encoder output, normalised).
+        queue_1, queue_2: the k x d queues D1, D2 before this step.
+        online_temperature: tau_theta.
+        reference_temperature: tau_ref.
+        newest_1, newest_2: rows appended to D1, D2 for this step (default ``reference_1``, ``reference_2``).
+        ablation: a name from ``sct.ablations.ABLATIONS``.
+
+    Returns:
+        The step's loss, a scalar tensor; its gradient reaches the online embeddings only.
     """
     if ablation == "contrastive":
         return queue_info_nce(online_2, reference_1, queue_1, online_temperature) + queue_info_nce(

@@ -37,7 +37,11 @@ class InstanceQueue(nn.Module):
 
     @torch.no_grad()
     def enqueue(self, batch: Tensor) -> None:
-        """Replace the ``len(batch)`` oldest entries with ``batch`` (oldest first in, first out)."""
+        """Replace the ``len(batch)`` oldest entries with ``batch`` (oldest first in, first out).
+
+        Args:
+            batch: B x d rows (B <= k), already L2-normalised; stored detached in the queue's dtype.
+        """
         n = batch.shape[0]
         if n > self.size:
             raise ValueError(f"cannot enqueue {n} rows into a queue of size {self.size} (need k >= B)")
@@ -60,6 +64,9 @@ class InstanceQueue(nn.Module):
 
         Used to start from real embeddings (``--queue-init encoder``) instead of random vectors;
         ``rows[0]`` is then the oldest entry, the first one the next ``enqueue`` overwrites.
+
+        Args:
+            rows: k x d embeddings (any norm: they are normalised here).
         """
         if tuple(rows.shape) != tuple(self.embeddings.shape):
             raise ValueError(f"queue fill needs {self.size} x {self.dim} rows, got {tuple(rows.shape)}")
@@ -67,7 +74,11 @@ class InstanceQueue(nn.Module):
         self.pointer.zero_()
 
     def ordered(self) -> Tensor:
-        """The queue oldest-first, as the concatenate-then-slice formulation stores it (allocates a copy)."""
+        """The queue oldest-first, as the concatenate-then-slice formulation stores it (allocates a copy).
+
+        Returns:
+            A k x d tensor, row 0 the oldest entry.
+        """
         start = int(self.pointer)
         return torch.cat((self.embeddings[start:], self.embeddings[:start]))
 

@@ -47,7 +47,7 @@ def _add_field(parser: argparse.ArgumentParser, field: dataclasses.Field, help_t
 
 def add_training_options(parser: argparse.ArgumentParser, command: str, ablation_help: str) -> None:
     """Every training option of `sct COMMAND`: one training path, one set of knobs."""
-    from sct.objective import ABLATIONS
+    from sct.ablations import ABLATIONS
 
     parser.add_argument("train_file", nargs="?", help="TSV of 'view1<TAB>view2' (or sentences with --views identical)")
     parser.add_argument("--output-dir", "-o", help="where the finished run goes (trains in <dir>.incomplete)")

@@ -1,7 +1,6 @@
 """SCT's losses as sentence-transformers loss modules (one per file), trained by ``SentenceTransformerTrainer``."""
 
 from sct.losses.common import (
-    CD_ABLATIONS,
     DEFAULT_HEAD_EXPANSION,
     DEFAULT_ONLINE_TEMPERATURE,
     DEFAULT_QUEUE_SIZE,
@@ -10,7 +9,6 @@ from sct.losses.common import (
     MAX_QUEUE_SIZE,
     REFERENCE_MOMENTUM,
     NonFiniteLoss,
-    distillation_ablation_problem,
     reference_embeddings,
     validate_sct_hyperparameters,
 )
@@ -18,7 +16,6 @@ from sct.losses.distillation_loss import DistillationLoss
 from sct.losses.sct_loss import SCTLoss
 
 __all__ = [
-    "CD_ABLATIONS",
     "DEFAULT_HEAD_EXPANSION",
     "DEFAULT_ONLINE_TEMPERATURE",
     "DEFAULT_QUEUE_SIZE",
@@ -29,7 +26,6 @@ __all__ = [
     "DistillationLoss",
     "NonFiniteLoss",
     "SCTLoss",
-    "distillation_ablation_problem",
     "reference_embeddings",
     "validate_sct_hyperparameters",
 ]

@@ -11,7 +11,6 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.losses.merged_forward import embed_columns
 from torch import Tensor, nn
 
-from sct.objective import ABLATIONS
 from sct.queue import InstanceQueue
 
 # The defaults of both losses and of TrainConfig: Table 1's BERT-Tiny row (k, tau_ref, tau_theta) and w = 10.
@@ -21,7 +20,6 @@ DEFAULT_REFERENCE_TEMPERATURE = 0.03
 DEFAULT_HEAD_EXPANSION = 10
 DISTILL_METHODS = ("cd", "mse", "congen", "ckd")
 # the ablations that change L_CD too (its form and its teacher queues); the others act on L_SCT alone
-CD_ABLATIONS = ("contrastive", "identical-view", "one-queue", "frozen-queue", "no-queue")
 REFERENCE_MOMENTUM = 0.99  # the momentum-reference ablation's EMA rate per step (time constant ~100 steps)
 
 
@@ -45,19 +43,6 @@ def validate_sct_hyperparameters(
         problems.append(f"head expansion must be >= 1, got {head_expansion}")
     if problems:
         raise ValueError("; ".join(problems))
-
-
-def distillation_ablation_problem(ablation: str, method: str, sct_weight: float) -> str | None:
-    """Why an ablation cannot apply to this distillation loss (None if it can): it must change some term."""
-    if ablation not in ABLATIONS:
-        return f"ablation must be one of {', '.join(ABLATIONS)}, got {ablation!r}"
-    if ablation == "none" or sct_weight > 0 or (method == "cd" and ablation in CD_ABLATIONS):
-        return None
-    return (
-        f"ablation {ablation} acts on L_SCT"
-        + (" (and on L_CD only for " + ", ".join(CD_ABLATIONS) + ")" if method == "cd" else "")
-        + ", which an SCT weight of 0 leaves out"
-    )
 
 
 def two_columns(sentence_features: Iterable[dict[str, Tensor]], loss_name: str) -> list[dict[str, Tensor]]:

@@ -11,9 +11,9 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.losses.merged_forward import embed_columns
 from torch import Tensor
 
+from sct.ablations import CD_ABLATIONS, distillation_ablation_problem
 from sct.distributed import gather_rows
 from sct.losses.common import (
-    CD_ABLATIONS,
     DEFAULT_HEAD_EXPANSION,
     DEFAULT_ONLINE_TEMPERATURE,
     DEFAULT_QUEUE_SIZE,
@@ -24,7 +24,6 @@ from sct.losses.common import (
     advance_queues,
     check_batch,
     check_finite,
-    distillation_ablation_problem,
     fill_pair,
     scored_queues,
     two_columns,

@@ -12,6 +12,7 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.losses.merged_forward import embed_columns
 from torch import Tensor, nn
 
+from sct.ablations import ABLATIONS
 from sct.distributed import gather_rows
 from sct.head import ProjectionHead
 from sct.losses.common import (
@@ -30,7 +31,7 @@ from sct.losses.common import (
     two_columns,
     validate_sct_hyperparameters,
 )
-from sct.objective import ABLATIONS, cross_view_loss
+from sct.objective import cross_view_loss
 from sct.queue import InstanceQueue
 
 

@@ -39,7 +39,7 @@ def distill(config: TrainConfig) -> dict[str, Any]:
         logger.info("two-stage recipe: stage 1 (self-supervised SCT) -> %s", stage_1_dir)
         resume_1 = config.resume and work_dir_for(stage_1_dir).is_dir()
         stage_1_summary = train(dataclasses.replace(stage_1, resume=resume_1), recipe_info)
-    from sct.losses import distillation_ablation_problem
+    from sct.ablations import distillation_ablation_problem
 
     # the ablation shaped stage 1; stage 2 keeps it only where it changes the distillation loss alone
     stage_2_ablation = config.ablation
