@@ -138,10 +138,14 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 
 def refuse_output_over_input(output: str | Path, inputs: Iterable[str | Path | None], option: str = "--output") -> None:
-    """An output may never be one of the command's inputs: same resolved path, or the same file through a link."""
+    """An output may never be one of the command's inputs: same resolved path, the same file through a link, or
+    a file that already exists inside an input directory (a run's own evaluation.json, say)."""
     out = Path(output)
     out_id = _identity(out)
     for source in filter(None, inputs):
         src = Path(source)
         if out.resolve() == src.resolve() or (out_id is not None and out_id == _identity(src)):
             raise ConfigError(f"{option} {out} is the input {src}: writing it would destroy the input; choose another")
+        if src.is_dir() and out.exists() and out.resolve().is_relative_to(src.resolve()):
+            raise ConfigError(f"{option} {out} is a file of the input {src}: writing it would change the input; "
+                              "choose another")  # fmt: skip

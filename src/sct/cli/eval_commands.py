@@ -27,7 +27,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         check_sts_data(root, tasks)
     baseline = None
     if args.baseline_json:
-        baseline = json.loads(Path(args.baseline_json).read_text())
+        baseline = _read_baseline(Path(args.baseline_json))
+    if args.output_json:
+        refuse_output_over_input(args.output_json, [args.baseline_json], "--output-json")
     from sct.export import OnnxEncoder, is_onnx_export
     from sct.models import load_student
 
@@ -90,6 +92,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_baseline(path: Path) -> dict[str, Any]:
+    """An earlier `sct evaluate --output-json` result to compare against, checked before any model loads."""
+    if path.is_dir():
+        raise DataError(f"{path}: --baseline-json is a directory, expected a JSON file")
+    try:
+        baseline = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{path}: --baseline-json file not found") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{exc.lineno}: --baseline-json is not valid JSON ({exc.msg})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: --baseline-json is not readable UTF-8 JSON ({exc})") from None
+    if not isinstance(baseline, dict) or not isinstance(baseline.get("tasks"), dict):
+        raise DataError(f"{path}: --baseline-json has no 'tasks' (expected `sct evaluate --output-json` output)")
+    return baseline
+
+
 def _non_finite(value: Any, where: str = "") -> list[str]:
     """Dotted paths of every NaN or infinite number in a JSON-like value."""
     if isinstance(value, dict):
@@ -114,8 +133,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from sct.data import write_json_atomic, write_lines_atomic
     from sct.report import build_report, load_run, plot_report
 
-    for output in filter(None, (args.output, args.plot)):
-        refuse_output_over_input(output, args.runs)
+    for output, option in ((args.output, "--output"), (args.plot, "--plot"), (args.json, "--json")):
+        if output:
+            refuse_output_over_input(output, args.runs, option)
     runs = [load_run(path) for path in args.runs]
     markdown, rows = build_report(runs)
     print(markdown, end="")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import NoReturn
 
 from sct.cli.options import (
     add_data_dir,
@@ -11,8 +12,15 @@ from sct.cli.options import (
 )
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with its errors as one line (what was wrong, and where the usage is) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} -h`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="sct", description="Self-Supervised Cross-View Training (SCT) for small sentence encoders."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
