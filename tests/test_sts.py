@@ -143,3 +143,20 @@ def test_evaluate_on_an_empty_sts_file_is_one_line_and_keeps_the_stored_scores(s
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "sts-test.csv: 0 scored sentence pair(s)" in err[0], err
     assert scores.read_bytes() == stored
+
+
+def test_sts_readers_drop_a_byte_order_mark_and_name_a_directory_or_fifo(tmp_path):
+    import os
+
+    from sct.errors import DataError
+    from sct.evaluation.sts import load_dev_set, read_sts_track
+
+    (tmp_path / "STS.input.x.txt").write_text("\ufeffA man sings.\tA man is singing.\nA dog.\tA cat.\n")
+    (tmp_path / "STS.gs.x.txt").write_text("\ufeff4.5\n1.0\n")  # Windows editors write a BOM
+    track = read_sts_track(tmp_path, "x")
+    assert track.sentences1[0] == "A man sings." and track.scores == [4.5, 1.0]
+    with pytest.raises(DataError, match="is a directory, expected the dev file"):
+        load_dev_set(tmp_path, None)
+    os.mkfifo(tmp_path / "STS.input.y.txt")
+    with pytest.raises(DataError, match="not a regular file"):
+        read_sts_track(tmp_path, "y")

@@ -55,10 +55,15 @@ def senteval_join(text: str) -> str:
 
 
 def _read_lines(path: Path) -> list[str]:
+    """SentEval's reading (``read().splitlines()``), with a directory, FIFO or byte-order mark named or dropped."""
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, expected a text file (STS evaluation data)")
+    if path.exists() and not path.is_file():
+        raise DataError(f"{path}: not a regular file (a FIFO or device?), expected a text file")
     if not path.is_file():
         raise DataError(f"{path}: file not found (STS evaluation data)")
     try:
-        return path.read_text(encoding="utf-8").splitlines()
+        return path.read_text(encoding="utf-8").removeprefix("\ufeff").splitlines()
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
         raise DataError(f"{path}:{line}: not valid UTF-8") from exc
@@ -221,6 +226,10 @@ def load_dev_set(dev_file: str | os.PathLike | None, data_dir: str | os.PathLike
     """STS-B dev: a given file (either layout), else ``STSBenchmark/sts-dev.csv`` under the data root."""
     if dev_file is not None:
         path = Path(dev_file)
+        if path.is_dir():
+            raise DataError(f"{path}: is a directory, expected the dev file")
+        if path.exists() and not path.is_file():
+            raise DataError(f"{path}: not a regular file (a FIFO or device?), expected the dev file")
         if not path.is_file():
             raise DataError(f"{path}: dev file not found")
         if path.name.endswith(".tsv.gz") or path.name.endswith(".tsv"):
