@@ -68,6 +68,25 @@ def test_a_mistyped_model_with_overwrite_keeps_the_interrupted_run(
     assert "no-such-model" in capsys.readouterr().err and _snapshot(work) == before
 
 
+def test_an_empty_teacher_folder_and_too_many_layers_fail_before_any_work(
+    tiny_bert, pairs_file, dev_file, tmp_path, capsys, monkeypatch
+):
+    out = tmp_path / "run"
+    work = _interrupt_at_step_6(tiny_bert, pairs_file, dev_file, out, monkeypatch)
+    before = _snapshot(tmp_path)
+    capsys.readouterr()
+    empty = tmp_path / "empty-teacher"
+    empty.mkdir()
+    distill = ["distill", str(pairs_file), "-o", str(out), "--model", tiny_bert, "--teacher", str(empty),
+               "--dev-file", str(dev_file), "--overwrite"]  # fmt: skip
+    assert main(distill) == 2
+    assert "holds no config.json or modules.json" in capsys.readouterr().err
+    assert main([*_args(tiny_bert, pairs_file, dev_file, out), "--student-layers", "99", "--overwrite"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--student-layers must be between 1 and 2" in err and len(err.splitlines()) == 1
+    assert _snapshot(tmp_path) == before and work.is_dir()  # the interrupted run is still there
+
+
 @pytest.mark.parametrize("where", ["output", "work"])
 def test_overwrite_refuses_to_delete_the_run_s_own_input(tiny_bert, pairs_file, dev_file, tmp_path, where, capsys):
     out = tmp_path / "run"

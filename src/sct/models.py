@@ -36,6 +36,9 @@ class ResolvedModel:
     tried: list[str] = field(default_factory=list)
 
 
+MODEL_MARKERS = ("config.json", "modules.json", "sct_onnx.json")  # what a saved model directory holds
+
+
 def resolve_model(name: str) -> ResolvedModel:
     """Resolve a model argument; a failure names every place tried and how to install.
 
@@ -47,6 +50,9 @@ def resolve_model(name: str) -> ResolvedModel:
     if path.exists():
         if not path.is_dir():
             raise ModelResolutionError(f"model path {path} exists but is not a directory")
+        if not any((path / marker).is_file() for marker in MODEL_MARKERS):
+            raise ModelResolutionError(f"model directory {path} holds no {' or '.join(MODEL_MARKERS)} (not a saved "
+                                       "model; an interrupted run's weights are in its checkpoints/)")  # fmt: skip
         return ResolvedModel(name, str(path.resolve()), "local", tried)
     tried.append(f"local directory {path.resolve()} (does not exist)")
 
@@ -75,6 +81,21 @@ def resolve_model(name: str) -> ResolvedModel:
         tried.append(f"Hugging Face hub id {name!r} (needs network access)")
         return ResolvedModel(name, name, "hub", tried)
     raise ModelResolutionError(_not_found_message(name, tried))
+
+
+def check_layer_count(resolved: ResolvedModel, layers: int | None) -> None:
+    """Refuse ``--student-layers`` beyond the model's depth from its config.json alone, before any work starts
+    (a hub model is checked when it loads)."""
+    config = Path(resolved.location) / "config.json"
+    if layers is None or not config.is_file():
+        return
+    import json
+
+    settings = json.loads(config.read_text())
+    depth = next((settings[k] for k in ("num_hidden_layers", "n_layers", "num_layers") if k in settings), None)
+    if isinstance(depth, int) and not 1 <= layers <= depth:
+        raise ModelResolutionError(f"--student-layers must be between 1 and {depth} ({resolved.name} has {depth} "
+                                   f"layers), got {layers}")  # fmt: skip
 
 
 def hub_reachable(timeout: float = 2.0) -> bool:

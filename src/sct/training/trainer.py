@@ -132,10 +132,12 @@ def _open(config: TrainConfig) -> _Run:
     if config.batch_size % world:
         raise ConfigError(f"--batch-size {config.batch_size} (the global batch) must divide by the {world} processes")
     init_process_group()
-    from sct.models import resolve_model
+    from sct.models import check_layer_count, resolve_model
 
-    for name in filter(None, (config.model, config.teacher if config.objective == "distill" else None)):
-        resolve_model(name)  # an unknown model fails here, in seconds, before --overwrite removes anything
+    # an unknown model (or a cut deeper than the model) fails here, in seconds, before --overwrite removes anything
+    check_layer_count(resolve_model(config.model), config.student_layers)
+    if config.objective == "distill" and config.teacher:
+        resolve_model(config.teacher)
     output, work = check_output(config, remove=main)  # every process checks; only the main one writes
     if config.objective == "distill":
         from sct.teacher import check_writable, default_cache_dir
