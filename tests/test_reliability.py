@@ -163,6 +163,26 @@ def test_non_finite_loss_stops_with_the_step_and_the_last_good_checkpoint(
     assert not out.exists() and not (tmp_path / "run.incomplete" / "run_summary.json").exists()
 
 
+def test_a_non_finite_gradient_stops_simcse_before_the_update(tiny_bert, pairs_file, dev_file, tmp_path, capsys,
+                                                              monkeypatch):  # fmt: skip
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    real = MultipleNegativesRankingLoss.forward
+    calls = {"n": 0}
+
+    def poisoned(self, *args, **kwargs):
+        calls["n"] += 1
+        loss = real(self, *args, **kwargs)
+        return loss * float("inf") if calls["n"] == 5 else loss  # the fifth step's gradient is not finite
+
+    monkeypatch.setattr(MultipleNegativesRankingLoss, "forward", poisoned)
+    out = tmp_path / "run"
+    assert main([*_args(tiny_bert, pairs_file, dev_file, out), "--objective", "simcse"]) == 3
+    err = capsys.readouterr().err
+    assert "a gradient is not finite at step 5" in err and "checkpoint-4" in err
+    assert not out.exists()
+
+
 def test_disk_full_while_saving_keeps_the_previous_checkpoint(tiny_bert, pairs_file, dev_file, tmp_path, capsys,
                                                               monkeypatch):  # fmt: skip
     import torch

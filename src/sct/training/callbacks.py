@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sct.config import DEV_METRIC, LOSS_STATE, TRAINING_LOG
+from sct.losses import NonFiniteLoss
 from sct.training.signals import StopRequest
 
 
@@ -37,6 +38,14 @@ def make_callbacks(loss, work: Path, clock, log_from_step: int, stop: StopReques
             for group in optimizer.param_groups:  # the restored step's rate, and the peak the schedule scales
                 group["lr"] *= learning_rate_scale
                 group["initial_lr"] = group.get("initial_lr", group["lr"]) * learning_rate_scale
+
+        def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
+            if args.fp16:  # float16's loss scaler skips overflowing steps itself
+                return
+            grads = [p.grad for p in model.parameters() if p.grad is not None] if model is not None else []
+            if grads and not bool(torch.isfinite(torch.stack(torch._foreach_norm(grads))).all()):
+                # whatever the objective (SimCSE's loss is not checked itself): no update from a non-finite gradient
+                raise NonFiniteLoss("a gradient is not finite")
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             logs = logs or {}
