@@ -218,6 +218,27 @@ def test_a_truncated_optimizer_state_is_skipped_like_truncated_weights(tiny_bert
     assert "checkpoint-6 cannot be resumed from: optimizer.pt unreadable" in caplog.text
 
 
+@pytest.mark.parametrize("damage", ["module folder", "module config", "tokenizer", "clock"])
+def test_every_part_a_resume_loads_is_checked(tiny_bert, pairs_file, dev_file, tmp_path, monkeypatch, damage):
+    import shutil
+
+    newest = _interrupt_at_step_6(tiny_bert, pairs_file, dev_file, tmp_path / "run", monkeypatch)
+    newest = newest / "checkpoints" / "checkpoint-6"
+    assert run_dir.checkpoint_problem(newest) is None
+    if damage == "module folder":
+        shutil.rmtree(newest / "1_Pooling")
+    elif damage == "module config":
+        (newest / "1_Pooling" / "config.json").write_text('{"word_embedding_dimension": 3')
+    elif damage == "tokenizer":
+        tokenizer = newest / "tokenizer.json"
+        tokenizer.write_bytes(tokenizer.read_bytes()[:100])
+    else:
+        (newest / "sct_clock.json").unlink()
+    expected = {"module folder": "module folder 1_Pooling missing", "module config": "1_Pooling/config.json unreadable",
+                "tokenizer": "tokenizer.json unreadable", "clock": "no sct_clock.json"}[damage]  # fmt: skip
+    assert expected in run_dir.checkpoint_problem(newest)
+
+
 def test_a_run_that_fails_before_its_first_step_leaves_no_stub(tiny_bert, pairs_file, dev_file, tmp_path, capsys):
     out = tmp_path / "run"
     bad = _args(tiny_bert, pairs_file, dev_file, out)

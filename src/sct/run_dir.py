@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from sct.budget import CLOCK
 from sct.config import LOSS_STATE, RUN_CONFIG, RUN_SUMMARY, STAGE_1_SUFFIX, TWO_STAGE_KEY, TrainConfig
 from sct.errors import ConfigError
 from sct.ownership import check_replaceable
@@ -126,16 +127,27 @@ def checkpoint_problem(path: Path, needs_loss_state: bool = True) -> str | None:
             torch.load(path / LOSS_STATE, map_location="cpu")
         except Exception as exc:  # noqa: BLE001 - any failure to read it makes the checkpoint unusable
             return f"{LOSS_STATE} unreadable ({type(exc).__name__}: {exc})"
-    weights = sorted(path.glob("*.safetensors"))
-    if not weights:
+    if not (path / CLOCK).is_file():  # written with every checkpoint: without it the run's CPU time restarts at 0
+        return f"no {CLOCK} (the save did not finish)"
+    weights = sorted(path.rglob("*.safetensors"))  # a projected student's Dense module keeps its own
+    if not any(w.parent == path for w in weights):
         return "no model weights (*.safetensors)"
+    modules = path / "modules.json"
+    if modules.is_file():
+        try:
+            folders = [m.get("path", "") for m in json.loads(modules.read_text())]
+        except (OSError, ValueError, AttributeError) as exc:
+            return f"modules.json unreadable ({exc})"
+        missing = [f for f in folders if f and not (path / f).is_dir()]
+        if missing:
+            return f"module folder {missing[0]} missing (the save did not finish)"
     for file in weights:
         try:
             with safe_open(str(file), framework="pt") as handle:
                 for key in handle.keys():  # noqa: SIM118 - safe_open handles are not dicts
                     handle.get_slice(key)
         except Exception as exc:  # noqa: BLE001
-            return f"{file.name} unreadable ({type(exc).__name__}: {exc})"
+            return f"{file.relative_to(path)} unreadable ({type(exc).__name__}: {exc})"
     for name in ("optimizer.pt", "scheduler.pt"):
         if not (path / name).is_file() or (path / name).stat().st_size == 0:
             return f"{name} missing or empty"
@@ -146,11 +158,11 @@ def checkpoint_problem(path: Path, needs_loss_state: bool = True) -> str | None:
             torch.load(file, map_location="cpu", weights_only=False)  # written by this run's trainer
         except Exception as exc:  # noqa: BLE001
             return f"{file.name} unreadable ({type(exc).__name__}: {exc})"
-    for file in sorted(path.glob("*.json")):
+    for file in sorted(path.rglob("*.json")):  # tokenizer and module configs included
         try:
             json.loads(file.read_text())
         except (OSError, ValueError) as exc:
-            return f"{file.name} unreadable ({exc})"
+            return f"{file.relative_to(path)} unreadable ({exc})"
     return None
 
 
