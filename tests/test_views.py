@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
@@ -214,3 +215,35 @@ def test_cache_is_safe_under_concurrent_writers(tmp_path):
     sentences = [f"s{i}" for i in range(400)]
     out, translated, _ = _run_engine(FakeEngine(), sentences, tmp_path, workers=8, chunk_size=5, label="v")
     assert translated == 400 and out == [s.upper() for s in sentences]
+
+
+def test_ctrl_c_stops_a_running_apertium_chunk_within_a_second(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from sct import views
+    from sct.views.apertium import ApertiumRoundTrip
+
+    fake = tmp_path / "bin" / "apertium"  # lists the two modes, then takes half a minute per chunk
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\nif [ "$1" = "-l" ]; then echo eng-spa; echo spa-eng; exit 0; fi\nexec sleep 30\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    engine = ApertiumRoundTrip("spa")
+    views.STOP.clear()
+    outcome = {}
+
+    def run() -> None:
+        started = time.monotonic()
+        try:
+            engine.translate(["one sentence", "another one", "a third"])
+        except KeyboardInterrupt:
+            outcome["stopped_after"] = time.monotonic() - started
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    time.sleep(1.0)
+    views.STOP.set()  # what Ctrl-C in `sct views` does to running chunks
+    worker.join(timeout=5)
+    views.STOP.clear()
+    assert not worker.is_alive() and outcome["stopped_after"] < 2.5  # not the 30 s chunk, nor its retried halves

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import threading
 
 from sct.errors import ConfigError
 
@@ -29,6 +30,14 @@ def check_apertium(*modes: str) -> None:
         raise ConfigError(f"Apertium mode(s) {', '.join(missing)} not installed: {APT_HINT}")
 
 
+def _feed(stream, data: bytes) -> None:
+    try:
+        stream.write(data)
+        stream.close()
+    except (BrokenPipeError, ValueError, OSError):  # the reader died or was killed
+        pass
+
+
 class ApertiumRoundTrip:
     """English -> pivot -> English, e.g. ``ApertiumRoundTrip("spa")`` for eng-spa-eng."""
 
@@ -38,16 +47,24 @@ class ApertiumRoundTrip:
         self.name = f"apertium-{source}-{pivot}-{source}"
 
     def _pipeline(self, text: str) -> str:
+        """forward | backward on ``text``; a Ctrl-C (``sct.views.STOP``) kills both within half a second."""
+        from sct.views import STOP
+
         first = subprocess.Popen(["apertium", "-u", self.forward], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         second = subprocess.Popen(["apertium", "-u", self.backward], stdin=first.stdout, stdout=subprocess.PIPE)
         assert first.stdin is not None and first.stdout is not None
         first.stdout.close()  # so `first` gets SIGPIPE if `second` dies
-        try:
-            first.stdin.write(text.encode("utf-8"))
-            first.stdin.close()
-        except BrokenPipeError:
-            pass
-        output, _ = second.communicate()
+        feeder = threading.Thread(target=_feed, args=(first.stdin, text.encode("utf-8")), daemon=True)
+        feeder.start()  # written beside the read below, so neither side waits on a full pipe
+        while True:
+            try:
+                output, _ = second.communicate(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if STOP.is_set():
+                    first.kill()
+                    second.kill()
+                    raise KeyboardInterrupt from None
         first.wait()
         if first.returncode or second.returncode:
             raise RuntimeError(f"apertium exited with {first.returncode}/{second.returncode}")
@@ -55,6 +72,10 @@ class ApertiumRoundTrip:
 
     def translate(self, sentences: list[str]) -> list[str | None]:
         """Round-trip each sentence; ``None`` where a sentence failed or came back empty."""
+        from sct.views import STOP
+
+        if STOP.is_set():  # Ctrl-C: no retry of the halves of a chunk the signal cut short
+            raise KeyboardInterrupt
         if not sentences:
             return []
         try:
