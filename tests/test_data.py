@@ -170,3 +170,29 @@ def test_read_corpus_filters_domains(tmp_path):
         handle.write("source\tdomain\tsentence\nbroken line\n")
     with pytest.raises(DataError, match=r"c\.tsv\.gz:2"):
         list(read_corpus(path))
+
+
+def test_atomic_writes_on_a_full_disk_keep_the_old_file_and_leave_no_temporary(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from sct.data import write_json_atomic, write_lines_atomic
+    from sct.errors import WriteError
+
+    target = tmp_path / "results.json"
+    target.write_text('{"old": true}\n')
+    real = Path.write_text
+
+    def full_disk(self, text, *args, **kwargs):
+        real(self, text[: len(text) // 2], *args, **kwargs)  # half of it reached the disk
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    with pytest.raises(WriteError, match=r"results.json: cannot write \(No space left on device\)") as caught:
+        write_json_atomic(target, {"new": 1})
+    assert isinstance(caught.value, OSError)  # callers that name the last whole checkpoint still catch it
+    monkeypatch.setattr(Path, "write_text", real)
+    assert target.read_text() == '{"old": true}\n' and sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(WriteError, match="cannot write"):
+        write_lines_atomic(blocker / "out.txt", ["a line"])  # a folder that is a file

@@ -206,6 +206,22 @@ def test_disk_full_while_saving_keeps_the_previous_checkpoint(tiny_bert, pairs_f
     assert json.loads((out / "run_summary.json").read_text())["steps"] == 10
 
 
+def test_a_full_disk_when_writing_the_finished_run_is_one_line_and_the_run_stays_resumable(
+    tiny_bert, pairs_file, dev_file, tmp_path, capsys, monkeypatch
+):
+    from sct.training import trainer
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(trainer, "write_run", full_disk)
+    out = tmp_path / "run"
+    assert main(_args(tiny_bert, pairs_file, dev_file, out)) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bars
+    assert last.startswith("sct train: an I/O error stopped writing the finished run") and "checkpoint-10" in last
+    assert not out.exists() and run_dir.latest_checkpoint(tmp_path / "run.incomplete").name == "checkpoint-10"
+
+
 def test_corrupted_checkpoint_is_named_and_the_previous_one_used(tiny_bert, pairs_file, dev_file, tmp_path, caplog,
                                                                  monkeypatch):  # fmt: skip
     out = tmp_path / "run"

@@ -5,6 +5,7 @@ Every reader reports a bad line as ``file:line: what was expected`` (a :class:`D
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sct.errors import DataError
+from sct.errors import DataError, WriteError
 from sct.paths import sct_home
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -241,12 +242,24 @@ def read_stsb_sentence_transformers(path: str | os.PathLike, split: str = "dev",
 def write_lines_atomic(path: str | os.PathLike, lines: list[str]) -> None:
     """Write text lines to a temporary file, then rename: no half-written file looks complete."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
+    with _atomic(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as handle:
         for line in lines:
             handle.write(line + "\n")
-    tmp.replace(path)
+
+
+@contextlib.contextmanager
+def _atomic(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` that replaces it on success; on a write error (disk full, read-only
+    folder) the temporary file is removed and the error is one line naming ``path``, the old file untouched."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield tmp
+        tmp.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # nothing there to remove when the folder itself was the problem
+            tmp.unlink(missing_ok=True)
+        raise WriteError(f"{path}: cannot write ({exc.strerror or exc})") from exc
 
 
 def update_digest(path: str | os.PathLike, digest: Any) -> None:
@@ -276,14 +289,12 @@ def read_json_if_present(path: str | os.PathLike) -> dict[str, Any]:
 def write_json_atomic(path: str | os.PathLike, data: Any, sort_keys: bool = False) -> None:
     """Write JSON to a temporary file, then rename (parent folders are created)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     try:  # strict JSON: a NaN or infinity is a bug upstream, never something to store
         text = json.dumps(data, indent=2, sort_keys=sort_keys, ensure_ascii=False, allow_nan=False)
     except ValueError as exc:
         raise ValueError(f"{path}: refusing to write a non-finite number ({exc})") from exc
-    tmp.write_text(text + "\n", encoding="utf-8")
-    tmp.replace(path)
+    with _atomic(path) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
 
 
 __all__ = [

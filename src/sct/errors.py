@@ -23,3 +23,8 @@ class TrainingStopped(SCTError):
     def __init__(self, message: str, exit_code: int = 130) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class WriteError(DataError, OSError):
+    """A file could not be written (disk full, read-only folder); still an OSError for callers that retry or
+    name the last whole checkpoint."""

@@ -116,7 +116,15 @@ def _train(config: TrainConfig, extra_info: dict[str, Any] | None, owner: str) -
     if not run.main:  # the main process writes the run
         barrier()
         return summary
-    write_run(config, model, loss, info, state, summary, run.work, run.output, facts)
+    try:
+        write_run(config, model, loss, info, state, summary, run.work, run.output, facts)
+    except OSError as exc:  # e.g. a disk that filled up: the run stays resumable in its work directory
+        raise TrainingStopped(
+            f"an I/O error stopped writing the finished run: {exc}. Its checkpoints are in {run.work / 'checkpoints'} "
+            f"(last whole one: {latest_checkpoint(run.work, config.objective != 'simcse') or 'none'}); free space, "
+            f"then `sct {'distill' if run.distilling else 'train'} --resume {run.output}`.",
+            exit_code=2,
+        ) from exc
     barrier()
     logger.info("finished: best STS-B dev %.2f at step %s -> %s", summary["best_dev_spearman"] or float("nan"),
                 summary["best_step"], run.output)  # fmt: skip
