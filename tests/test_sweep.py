@@ -107,3 +107,21 @@ def test_a_second_sweep_of_the_same_shard_is_refused_naming_the_holder(tiny_bert
     args = _sweep_args(tiny_bert, pairs_file, dev_file, out, "--evaluate", "none", "--shard", "1/2")
     with exclusive_output(out / ".shard-2of2"):  # another shard runs side by side
         assert main(args) == 0
+
+
+def test_a_point_that_scores_nan_is_recorded_as_its_failure_and_the_sweep_goes_on(tiny_bert, pairs_file, dev_file,
+                                                                                   tmp_path, monkeypatch):  # fmt: skip
+    from sct.evaluation import suite
+
+    nan = float("nan")
+    monkeypatch.setattr(suite, "run_tasks", lambda *a, **k: {"tasks": {"STS-B": {"spearman": nan}}, "avg": nan,
+                        "downstream": {}, "skipped": {}, "failed": {}, "requested": ["STS-B"]})  # fmt: skip
+    monkeypatch.setattr("sct.data.find_data_root", lambda *a: None)
+    out = tmp_path / "sweep"
+    args = _sweep_args(tiny_bert, pairs_file, dev_file, out, "--evaluate", "sts")
+    args[args.index("queue_size=16,4")] = "queue_size=16"
+    main(args)
+    failures = json.loads((out / "sweep_failures.json").read_text())
+    assert set(failures) == {"lr0.0001_k16", "lr0.0005_k16"}  # both points ran; neither stopped the sweep
+    assert all("non-finite score at tasks.STS-B.spearman" in m for m in failures.values())
+    assert not any((out / name / "evaluation.json").exists() for name in failures)

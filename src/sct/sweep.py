@@ -18,7 +18,7 @@ from typing import Any
 
 from sct.config import RUN_CONFIG, RUN_SUMMARY, TrainConfig, option_types
 from sct.data import read_json_if_present, write_json_atomic, write_lines_atomic
-from sct.errors import ConfigError, SCTError, TrainingStopped
+from sct.errors import ConfigError, DataError, SCTError, TrainingStopped
 from sct.ownership import check_replaceable, exclusive_output, made_by_sct, mark
 from sct.run_dir import work_dir_for
 
@@ -135,7 +135,11 @@ def _run_points(base: TrainConfig, grid: dict[str, list[Any]], sweep_dir: Path, 
         if evaluate:
             from sct.card import write_model_card
 
-            _evaluate(out, evaluate, base.data_dir)
+            try:
+                _evaluate(out, evaluate, base.data_dir)
+            except SCTError as exc:
+                _record_failure(failures_path, name, str(exc))
+                continue
             write_model_card(out)
     return tabulate(sweep_dir)
 
@@ -150,7 +154,7 @@ def _record_failure(path: Path, name: str, message: str) -> None:
 def _evaluate(run: Path, tasks: str, data_dir: str | None) -> None:
     """Score a finished run on ``tasks`` unless its evaluation.json already holds them."""
     from sct.data import find_data_root
-    from sct.evaluation.suite import merge_results, resolve_tasks, run_tasks
+    from sct.evaluation.suite import merge_results, non_finite_paths, resolve_tasks, run_tasks
     from sct.models import load_student
     from sct.provenance import environment
     from sct.report import EVALUATION_JSON
@@ -164,6 +168,9 @@ def _evaluate(run: Path, tasks: str, data_dir: str | None) -> None:
     result = run_tasks(model, find_data_root(data_dir), wanted)
     result.update(model=str(run), model_info=info.to_dict(), parameters=sum(p.numel() for p in model.parameters()),
                   command=f"sct sweep (evaluate {tasks})", environment=environment(), label=run.name)  # fmt: skip
+    bad = non_finite_paths(result)
+    if bad:  # a collapsed point: recorded as its failure, the sweep goes on
+        raise DataError(f"evaluation of {run.name}: non-finite score at {', '.join(bad[:3])}; nothing written")
     write_json_atomic(path, merge_results(old, result))
 
 

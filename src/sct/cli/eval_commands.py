@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import shlex
 import sys
 from pathlib import Path
@@ -18,7 +17,14 @@ from sct.provenance import environment
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from sct.data import find_data_root, read_json_if_present, write_json_atomic
     from sct.evaluation.sts import format_sts_table
-    from sct.evaluation.suite import check_sts_data, format_downstream_table, merge_results, resolve_tasks, run_tasks
+    from sct.evaluation.suite import (
+        check_sts_data,
+        format_downstream_table,
+        merge_results,
+        non_finite_paths,
+        resolve_tasks,
+        run_tasks,
+    )
     from sct.report import EVALUATION_JSON
 
     tasks = resolve_tasks(args.tasks)
@@ -66,7 +72,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(format_sts_table(rows))
     if result["downstream"] or result["skipped"] or result["failed"]:
         print(("\n" if result["tasks"] else "") + format_downstream_table(result))
-    bad = _non_finite(result)
+    bad = non_finite_paths(result)
     if bad:  # never stored, and never merged over a finite score
         raise DataError(f"{args.model}: non-finite score at {', '.join(bad[:3])} (constant similarities: a "
                         "collapsed model?); nothing written")  # fmt: skip
@@ -107,17 +113,6 @@ def _read_baseline(path: Path) -> dict[str, Any]:
     if not isinstance(baseline, dict) or not isinstance(baseline.get("tasks"), dict):
         raise DataError(f"{path}: --baseline-json has no 'tasks' (expected `sct evaluate --output-json` output)")
     return baseline
-
-
-def _non_finite(value: Any, where: str = "") -> list[str]:
-    """Dotted paths of every NaN or infinite number in a JSON-like value."""
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _non_finite(v, f"{where}.{k}" if where else str(k))]
-    if isinstance(value, list | tuple):
-        return [p for i, v in enumerate(value) for p in _non_finite(v, f"{where}[{i}]")]
-    if isinstance(value, float) and not math.isfinite(value):
-        return [where]
-    return []
 
 
 def _difference(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

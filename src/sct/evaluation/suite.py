@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,6 +170,17 @@ def run_tasks(
         data_root=str(root.root),
     )
     return result
+
+
+def non_finite_paths(value: Any, where: str = "") -> list[str]:
+    """Dotted paths of every NaN or infinite number in a JSON-like value."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in non_finite_paths(v, f"{where}.{k}" if where else str(k))]
+    if isinstance(value, list | tuple):
+        return [p for i, v in enumerate(value) for p in non_finite_paths(v, f"{where}[{i}]")]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [where]
+    return []
 
 
 def merge_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
