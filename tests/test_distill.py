@@ -193,3 +193,19 @@ def test_two_stage_interrupted_in_stage_1_resumes_the_whole_recipe(
 def test_resume_without_an_interrupted_run_is_refused(tmp_path, capsys):
     assert main(["distill", "--resume", str(tmp_path / "nothing")]) == 2
     assert "cannot resume" in capsys.readouterr().err
+
+
+def test_a_second_two_stage_run_into_one_output_is_refused_between_its_stages(
+    tiny_bert, tiny_teacher, pairs_file, dev_file, tmp_path, capsys
+):
+    import os
+
+    from sct.ownership import exclusive_output
+
+    out = tmp_path / "run"
+    args = _distill_args(tiny_bert, tiny_teacher, pairs_file, dev_file, out, tmp_path / "cache")
+    with exclusive_output(tmp_path / "run.two-stage"):  # a two-stage run holds it for both stages and the summary
+        assert main([*args, "--recipe", "two-stage"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"two-stage run {out} is being written by another sct process (pid {os.getpid()})" in err
+    assert not (tmp_path / "run.stage1").exists() and not out.exists()

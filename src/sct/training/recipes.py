@@ -10,6 +10,7 @@ from typing import Any
 
 from sct.config import RUN_SUMMARY, STAGE_1_SUFFIX, TWO_STAGE_KEY, TrainConfig
 from sct.data import write_json_atomic
+from sct.ownership import exclusive_output
 from sct.run_dir import work_dir_for
 from sct.training.trainer import train
 
@@ -27,6 +28,13 @@ def distill(config: TrainConfig) -> dict[str, Any]:
         return train(config)
     config.validate()
     output = Path(config.output_dir)
+    # each stage locks its own output; this lock spans both and the final summary, so a second two-stage
+    # command into the same output is refused between the stages too
+    with exclusive_output(output.with_name(output.name + ".two-stage"), f"two-stage run {output}"):
+        return _two_stage(config, output)
+
+
+def _two_stage(config: TrainConfig, output: Path) -> dict[str, Any]:
     stage_1_dir = output.with_name(output.name + STAGE_1_SUFFIX)
     stage_1 = dataclasses.replace(
         config, objective="sct", output_dir=str(stage_1_dir), teacher=None, recipe="joint", teacher_queue_init="random"
