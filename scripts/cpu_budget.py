@@ -1,7 +1,7 @@
 """docs/cpu-budget.md's generated blocks: queue initialisation, speed levers, the step's parts, the budget curve.
 
 Called by scripts/update_docs.py. Sources: results/study/queue-init-l2.json, levers-l2.json and budget-curve-l2.json
-(scripts/compare_runs.py on scripts/study/*.json) and benchmarks/results/step_parts.json (benchmarks/step_parts.py).
+(`sct sweep runs` on scripts/study/*.json) and benchmarks/results/step_parts.json (benchmarks/step_parts.py).
 A block whose results are missing names the command that produces them.
 """
 
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STUDY = ROOT / "results" / "study"
 STEP_PARTS = ROOT / "benchmarks" / "results" / "step_parts.json"
 RUN = (
-    "python scripts/compare_runs.py scripts/study/{0}.json --output results/study/{0}.json "
+    "sct sweep runs scripts/study/{0}.json --output results/study/{0}.json "
     "--work-dir runs/study/{0} --resume"
 )
 

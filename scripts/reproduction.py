@@ -317,7 +317,7 @@ def table7_block() -> str:
     paper = paper_results()["table7"]["rows"]
     data = _load(DISTILL / "compare.json")
     if data is None:
-        return "Not run yet: `python scripts/compare_runs.py scripts/distill_runs.json ...` (see the README).\n"
+        return "Not run yet: `sct sweep runs scripts/distill_runs.json ...` (see the README).\n"
     ours = _rows(data)
     small_queue = _study("distill-l2")
     # each column: our rows by the paper's method; L_MSE alone has no queue, so k does not change its run
@@ -595,7 +595,7 @@ BEST = STUDY / "best_students.json"
 
 
 def _run_dir(data: dict, row: dict) -> Path:
-    """Where compare_runs left a row's model: its --work-dir (default runs/compare) / the run's name."""
+    """Where `sct sweep runs` left a row's model: its --work-dir (default runs/compare) / the run's name."""
     words = shlex.split(data["command"])
     work = words[words.index("--work-dir") + 1] if "--work-dir" in words else "runs/compare"
     name = row["name"].removesuffix(": stage 1")

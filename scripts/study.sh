@@ -2,7 +2,7 @@
 # The reproduction study (issue #8, docs/reproduction.md): every self-supervised row at one budget, the best
 # student of each kind saved with its model card (runs/best), then the docs.
 #   bash scripts/study.sh [SPEC ...]     (default: all specs, in the order below; finished rows are kept)
-# Each spec is scripts/study/SPEC.json, run by scripts/compare_runs.py into results/study/SPEC.json (--resume:
+# Each spec is scripts/study/SPEC.json, run by `sct sweep runs` into results/study/SPEC.json (--resume:
 # an interrupted or extended study continues where it stopped). The distillation half is
 # scripts/distill_runs.json at the same budget (docs/results/distill/compare.json; distill-l2 reruns it with
 # k 128, distill-ablations-l2 is Table 6 on that setting); the view methods are
@@ -24,7 +24,7 @@ for method in bt-neural dropout bt synonym same-bt; do
 done
 
 for spec in "${specs[@]}"; do
-    $PY scripts/compare_runs.py "scripts/study/$spec.json" --output "results/study/$spec.json" \
+    $PY -m sct sweep runs "scripts/study/$spec.json" --output "results/study/$spec.json" \
         --work-dir "runs/study/$spec" --resume
 done
 $PY scripts/reproduction.py --save-best runs/best

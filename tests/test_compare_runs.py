@@ -1,23 +1,13 @@
-"""scripts/compare_runs.py --resume: which earlier rows are kept."""
+"""`sct sweep runs` (named runs side by side): which earlier rows --resume keeps, and a whole small study."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "compare_runs.py"
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("compare_runs", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from sct.named_runs import finished_rows
 
 
 def test_resume_keeps_only_unchanged_finished_runs(tmp_path):
-    finished_rows = _module()._finished_rows
     runs = [
         {"name": "a", "train_file": "p.tsv", "args": []},
         {"name": "b", "train_file": "p.tsv", "args": ["--lr", "3e-4"]},
@@ -44,3 +34,36 @@ def test_resume_keeps_only_unchanged_finished_runs(tmp_path):
 
     assert finished_rows(output, {**spec, "common": ["--max-steps", "400"]}) == (None, {})
     assert finished_rows(output, {**spec, "baseline_model": "other"})[0] is None
+
+
+def test_sweep_runs_trains_scores_records_a_failure_and_resumes_keeping_finished_rows(tiny_bert, pairs_file,
+                                                                                       dev_file, tmp_path):  # fmt: skip
+    import pytest
+
+    from sct.cli import main
+    from sct.data import find_data_root
+    from sct.errors import SCTError
+
+    try:
+        find_data_root()
+    except SCTError:
+        pytest.skip("no data root here (each run is scored on the STS tasks)")
+    spec = {"common": ["--model", tiny_bert, "--dev-file", str(dev_file), "--batch-size", "8", "-k", "16",
+                       "--max-steps", "2", "--eval-steps", "2", "--max-seq-length", "16"],
+            "runs": [{"name": "sct", "train_file": str(pairs_file), "args": []},
+                     {"name": "broken", "train_file": str(pairs_file), "args": ["-k", "4"]}],
+            "tasks": "STS-B"}  # fmt: skip
+    spec_path, output = tmp_path / "spec.json", tmp_path / "results.json"
+    spec_path.write_text(json.dumps(spec))
+    argv = ["sweep", "runs", str(spec_path), "--output", str(output), "--work-dir", str(tmp_path / "runs")]
+    assert main(argv) == 1  # one run failed (k below the batch), the study went on and says so
+    result = json.loads(output.read_text())
+    sct, broken = result["rows"]
+    assert sct["name"] == "sct" and list(sct["sts"]) == ["STS-B"] and sct["steps"] == 2 and sct["dev_curve"]
+    assert broken == {"name": "broken", "error": f"exit 2; see {tmp_path / 'runs' / 'log.txt'}"}
+    assert result["command"].startswith("sct sweep runs") and "| sct |" in (tmp_path / "results.md").read_text()
+    spec["runs"][1]["args"] = []
+    spec_path.write_text(json.dumps(spec))
+    assert main([*argv, "--resume"]) == 0
+    again = json.loads(output.read_text())["rows"]
+    assert again[0] == sct and again[1]["name"] == "broken" and "sts" in again[1]  # kept, then the fixed one ran

@@ -80,7 +80,18 @@ def _add_sweep(sub) -> None:
         "the authors' README grid (learning rate 1e-4/3e-4/5e-4, k 131072/65536/16384, both temperatures "
         "0.01-0.07: 441 runs).",
     )
-    sweep_sub = sweep.add_subparsers(dest="sweep_command", required=True, metavar="{train,distill}")
+    sweep_sub = sweep.add_subparsers(dest="sweep_command", required=True, metavar="{train,distill,runs}")
+    runs = sweep_sub.add_parser(
+        "runs", help="named runs from a spec file, side by side (the study's runner)",
+        description="Train and score each named run of SPEC.json (common arguments, then each run's own) into "
+        "WORK_DIR/<name>, rewriting OUTPUT (JSON, and a markdown table beside it) after every run. --resume keeps "
+        "OUTPUT's finished rows whose settings are unchanged and continues an interrupted run from its checkpoint.",
+    )  # fmt: skip
+    runs.add_argument("spec", help="the runs spec (JSON: common, runs[{name, train_file, command, args}], baseline)")
+    runs.add_argument("--output", required=True, help="results JSON (rewritten after every run)")
+    runs.add_argument("--work-dir", default="runs/compare", help="where the runs go (default runs/compare)")
+    runs.add_argument("--resume", action="store_true", help="keep OUTPUT's finished rows of unchanged runs")
+    add_data_dir(runs)
     for name, add in (("train", add_train_command_options), ("distill", add_distill_command_options)):
         grid = sweep_sub.add_parser(name, help=f"a grid of `sct {name}` runs", description=sweep.description)
         add(grid)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from sct.cli.options import config_options
@@ -59,6 +60,15 @@ def cmd_distill(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    if args.sweep_command == "runs":
+        from sct.named_runs import run_named
+
+        result = run_named(args.spec, args.output, args.work_dir, args.data_dir, args.resume)
+        print(result["markdown"])
+        failed = [row["name"] for row in result["rows"] if "error" in row]
+        if failed:
+            print(f"sct sweep runs: {len(failed)} run(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1 if failed else 0
     from sct.sweep import AUTHORS_GRID, load_grid, parse_param, run_sweep, tabulate
 
     if args.resume:
