@@ -15,17 +15,15 @@ from sct.provenance import environment
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from sct.data import find_data_root, read_json_if_present, write_json_atomic
+    from sct.data import find_data_root, write_json_atomic
     from sct.evaluation.sts import format_sts_table
     from sct.evaluation.suite import (
         check_sts_data,
         format_downstream_table,
-        merge_results,
         non_finite_paths,
         resolve_tasks,
         run_tasks,
     )
-    from sct.report import EVALUATION_JSON
 
     tasks = resolve_tasks(args.tasks)
     root = find_data_root(args.data_dir)
@@ -78,24 +76,33 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                         "collapsed model?); nothing written")  # fmt: skip
     if args.output_json:
         write_json_atomic(args.output_json, result)
-    run_results = Path(args.model) / EVALUATION_JSON
-    if is_onnx_export(args.model):  # an export keeps its own scores beside its graph
-        write_json_atomic(run_results, merge_results(read_json_if_present(run_results), result))
-        print(f"results merged into {run_results}")
-    elif (Path(args.model) / "run_config.json").is_file():  # a run directory keeps its results for `sct report`
-        from sct.speed import measure_run_speed
-
-        result["speed"] = measure_run_speed(args.model, model)  # the card states what the model costs on this CPU
-        old = read_json_if_present(run_results)
-        write_json_atomic(run_results, merge_results(old, result))
-        from sct.card import write_model_card
-
-        write_model_card(args.model)  # the card never contradicts the scores beside it
-        print(f"results merged into {run_results} (model card refreshed)")
+    _store_beside_model(args.model, model, result)
     if result["failed"]:
         print(f"sct evaluate: {len(result['failed'])} task(s) failed: {', '.join(result['failed'])}", file=sys.stderr)
         return 1
     return 0
+
+
+def _store_beside_model(name: str, model: Any, result: dict[str, Any]) -> None:
+    """An export keeps its scores beside its graph; a run directory keeps them (and its CPU speed) for `sct report`
+    and its model card, which is refreshed so that it never contradicts the scores beside it."""
+    from sct.data import read_json_if_present, write_json_atomic
+    from sct.evaluation.suite import merge_results
+    from sct.export import is_onnx_export
+    from sct.report import EVALUATION_JSON
+
+    run_results = Path(name) / EVALUATION_JSON
+    if is_onnx_export(name):
+        write_json_atomic(run_results, merge_results(read_json_if_present(run_results), result))
+        print(f"results merged into {run_results}")
+    elif (Path(name) / "run_config.json").is_file():
+        from sct.card import write_model_card
+        from sct.speed import measure_run_speed
+
+        result["speed"] = measure_run_speed(name, model)
+        write_json_atomic(run_results, merge_results(read_json_if_present(run_results), result))
+        write_model_card(name)
+        print(f"results merged into {run_results} (model card refreshed)")
 
 
 def _read_baseline(path: Path) -> dict[str, Any]:
