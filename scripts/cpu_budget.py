@@ -17,10 +17,7 @@ from sct.plots import plot_dev_curves, plot_xy
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = ROOT / "results" / "study"
 STEP_PARTS = ROOT / "benchmarks" / "results" / "step_parts.json"
-RUN = (
-    "sct sweep runs scripts/study/{0}.json --output results/study/{0}.json "
-    "--work-dir runs/study/{0} --resume"
-)
+RUN = "sct sweep runs scripts/study/{0}.json --output results/study/{0}.json --work-dir runs/study/{0} --resume"
 
 
 def _missing(spec: str) -> str:

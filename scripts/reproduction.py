@@ -1,6 +1,7 @@
 """docs/reproduction.md's study blocks and plots, from the results JSON and the paper's numbers (never typed in).
 
-  python scripts/reproduction.py --save-best runs/best   # copy, evaluate and card the best student of each kind
+Pure functions of the results files: each block returns its text and the claims it makes, which `blocks()`
+lists at the top of the page. Saving the best students is scripts/save_best.py.
 
 Called by scripts/update_docs.py. Sources: results/study/SPEC.json (scripts/study.sh), the distillation
 comparisons docs/results/distill/compare*.json, and src/sct/paper_results.json (checked against the paper
@@ -9,17 +10,11 @@ text by tests/test_report.py). A block whose results are missing says which comm
 
 from __future__ import annotations
 
-import argparse
-import functools
-import json
 import shlex
-import shutil
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
-from sct.data import read_json_if_present, write_json_atomic
+from sct.data import read_json_if_present
 from sct.evaluation.sts import TASK_ORDER as TASKS
 from sct.plots import plot_dev_curves, plot_xy
 from sct.report import paper_results
@@ -30,7 +25,6 @@ STUDY = ROOT / "results" / "study"
 DISTILL = ROOT / "docs" / "results" / "distill"
 GPU_VIEWS = ROOT / "docs" / "results" / "views" / "compare.json"
 VIEWS = ("bt", "synonym", "dropout", "same-bt")  # views-l2's runs
-FINDINGS: list[str] = []  # one line per claim, filled by the blocks, listed at the top of the page
 NOISE_SDS = 2  # a difference smaller than this many seed standard deviations is not called an effect
 
 
@@ -38,7 +32,6 @@ def _load(path: Path) -> dict | None:
     return read_json_if_present(path) or None
 
 
-@functools.cache  # every block and each verdict's noise scale read the same few files
 def _study(spec: str) -> dict | None:
     return _load(STUDY / f"{spec}.json")
 
@@ -111,7 +104,8 @@ def _sts_cells(rows: list[dict]) -> str:
     return " | ".join(cells)
 
 
-def table2_block() -> str:
+def table2_block() -> tuple[str, list[str]]:
+    findings: list[str] = []  # one line per claim, for the summary at the top of the page
     paper = paper_results()["table2"]
     lines = ["| student | method | " + " | ".join(TASKS) + " | Avg. |", "|---" * (len(TASKS) + 3) + "|"]
     gaps, sources = [], []
@@ -147,7 +141,7 @@ def table2_block() -> str:
         + ".\n\n"
     )
     if gaps:
-        FINDINGS.append(
+        findings.append(
             "Table 2, fine-tuning: SCT beats SimCSE for every small student in the paper ("
             + ", ".join(f"{m} {g:+.2f}" for m, g in paper_gap.items())
             + "); here: "
@@ -162,9 +156,9 @@ def table2_block() -> str:
             f"reached {sct:.2f} from {start:.2f} ({'met' if sct >= 72 else f'missed by {72 - sct:.2f}'}) and "
             f"{gap:+.2f} against {heads['SimCSE']} ({'met' if gap >= 3 else f'missed by {3 - gap:.2f}'})."
         )
-        FINDINGS.append(target)
+        findings.append(target)
         text += target + "\n\n"
-    return text + "\n".join(sources) + "\n"
+    return text + "\n".join(sources) + "\n", findings
 
 
 def _ablation_rows(
@@ -197,12 +191,13 @@ def _verdict_summary(verdicts: dict[str, list[str]]) -> str:
     )
 
 
-def table4_block() -> str:
+def table4_block() -> tuple[str, list[str]]:
+    findings: list[str] = []  # one line per claim, for the summary at the top of the page
     paper = paper_results()["table4"]
     table2 = _rows(_study("table2-l2"))
     default = table2.get(_headline("SCT", table2) or "")
     if default is None:
-        return _missing("table2-l2")
+        return _missing("table2-l2"), findings
     ablations, views = _study("ablations-l2"), _study("views-l2")
     views_path, views_default = STUDY / "views-l2.json", default
     if views is None and (GPU_VIEWS).is_file():  # the earlier 400-step GPU comparison stands in, marked
@@ -226,7 +221,7 @@ def table4_block() -> str:
             f"default form, offline pivots) | {bt['avg']:.2f}{views_note} | {delta:+.2f} | | | — |"
         )
     if verdicts:
-        FINDINGS.append(
+        findings.append(
             "Table 4: in the paper every change from SCT's design costs points; here, "
             + _verdict_summary(verdicts)
             + (" (view rows from the 400-step GPU comparison)" if views_note else "")
@@ -242,15 +237,16 @@ def table4_block() -> str:
     sources = [_provenance(ablations, STUDY / "ablations-l2.json")] if ablations else []
     if views:
         sources.append(_provenance(views, views_path))
-    return text + "\n".join(sources) + "\n"
+    return text + "\n".join(sources) + "\n", findings
 
 
-def table6_block() -> str:
+def table6_block() -> tuple[str, list[str]]:
+    findings: list[str] = []  # one line per claim, for the summary at the top of the page
     paper = paper_results()["table6"]
     small_queue = _rows(_study("distill-l2"))
     default = small_queue.get(f"{TABLE7_NAMES['LCD + LSCT']}, k 128")  # SCT distillation, Table 6's default
     if default is None:
-        return _missing("distill-l2")
+        return _missing("distill-l2"), findings
     ablations = _study("distill-ablations-l2")
     measured = {name: (row, default, "") for name, row in _rows(ablations).items()}
     lines, verdicts = _ablation_rows(paper["rows"], measured, "distill-ablations-l2")
@@ -261,7 +257,7 @@ def table6_block() -> str:
         f"{paper['default']['BERT-Tiny']:.2f}, BERT-Small {paper['default']['BERT-Small']:.2f}).\n",
     )
     if verdicts:
-        FINDINGS.append(
+        findings.append(
             "Table 6: in the paper every change from SCT distillation's design costs points; here, "
             + _verdict_summary(verdicts)
             + "."
@@ -283,7 +279,7 @@ def table6_block() -> str:
     sources = [_provenance(_study("distill-l2"), STUDY / "distill-l2.json")]
     if ablations:
         sources.append(_provenance(ablations, STUDY / "distill-ablations-l2.json"))
-    return text + "\n".join(sources) + "\n"
+    return text + "\n".join(sources) + "\n", findings
 
 
 def _not_measured(option: str, spec: str) -> str:
@@ -313,11 +309,12 @@ TABLE7_NAMES = {  # the paper's Table 7 rows -> our rows (compare.json; distill-
 }
 
 
-def table7_block() -> str:
+def table7_block() -> tuple[str, list[str]]:
+    findings: list[str] = []  # one line per claim, for the summary at the top of the page
     paper = paper_results()["table7"]["rows"]
     data = _load(DISTILL / "compare.json")
     if data is None:
-        return "Not run yet: `sct sweep runs scripts/distill_runs.json ...` (see the README).\n"
+        return "Not run yet: `sct sweep runs scripts/distill_runs.json ...` (see the README).\n", findings
     ours = _rows(data)
     small_queue = _study("distill-l2")
     # each column: our rows by the paper's method; L_MSE alone has no queue, so k does not change its run
@@ -377,7 +374,7 @@ def table7_block() -> str:
             if row["method"].endswith("+ LSCT")
             for size in ("BERT-Tiny", "BERT-Small")
         ]
-        FINDINGS.append(
+        findings.append(
             f"Table 7: adding L_SCT to a distillation loss helps in the paper ({min(gains):+.2f} to {max(gains):+.2f});"
             " here, at 200 steps: "
             + "; ".join(f"with queues of {k}: " + ", ".join(changes) for k, changes in added.items() if changes)
@@ -401,19 +398,20 @@ def table7_block() -> str:
             if best["avg"] < 79
             else f"\n\n**Target** met: {best['name']} at {best['avg']:.2f}"
         )
-        FINDINGS.append(
+        findings.append(
             f"Distillation target (79 or more): best {best['name']} at {best['avg']:.2f}"
             + (f", missed by {79 - best['avg']:.2f}." if best["avg"] < 79 else ", met.")
         )
         source = _relative(DISTILL / "teacher-sts.json")
         text += f" (the teacher, all-mpnet-base-v2, scores {teacher['avg']:.2f}: `{source}`)."
-    return text + "\n"
+    return text + "\n", findings
 
 
-def figure4_block() -> str:
+def figure4_block() -> tuple[str, list[str]]:
+    findings: list[str] = []  # one line per claim, for the summary at the top of the page
     data, default = _study("queue-l2"), _rows(_study("table2-l2")).get("SCT")
     if data is None or default is None:
-        return _missing("queue-l2" if default else "table2-l2")
+        return _missing("queue-l2" if default else "table2-l2"), findings
     queue_rows = {int(n.split("=")[1]): r for n, r in _rows(data).items()}
     queue_rows.setdefault(int(default["loss"]["queue_size"]), default)
     points = sorted((k, r["avg"], r["best_dev_spearman"]) for k, r in queue_rows.items())
@@ -454,20 +452,23 @@ def figure4_block() -> str:
         "vectors at the end: the paper's large-k optimum (131,072 and 65,536) is a ten-epoch result this budget "
         "cannot reach."
     )
-    FINDINGS.append(
+    findings.append(
         f"Figure 4: the paper's score rises with k from 128 to 16,384; here k = 16,384 minus k = 128 is "
         f"{spread:+.2f} ({_verdict(spread, 1).strip('*')}): at 200 steps the largest queues are still mostly random."
     )
     return (
-        "\n".join(lines)
-        + f"\n\n{verdict}\n\n![queue size](../results/study/queue_size.png)\n"
-        + "![queue size: dev curves](../results/study/queue_dev_curves.png)\n\n"
-        + _provenance(data, STUDY / "queue-l2.json")
-        + " The k = 16,384 point is table2-l2's SCT row (the preset).\n"
+        (
+            "\n".join(lines)
+            + f"\n\n{verdict}\n\n![queue size](../results/study/queue_size.png)\n"
+            + "![queue size: dev curves](../results/study/queue_dev_curves.png)\n\n"
+            + _provenance(data, STUDY / "queue-l2.json")
+            + " The k = 16,384 point is table2-l2's SCT row (the preset).\n"
+        ),
+        findings,
     )
 
 
-def curves_block() -> str:
+def curves_block() -> tuple[str, list[str]]:
     curves = {}
     rows = _rows(_study("table2-l2"))
     for name in filter(None, (_headline(m, rows) for m in ("SimCSE", "SCT"))):
@@ -475,19 +476,23 @@ def curves_block() -> str:
             seed = row["name"].partition("(seed ")[2].rstrip(")") or "1000"
             curves[f"{name}, seed {seed}"] = row["dev_curve"]
     if not curves:
-        return _missing("table2-l2")
+        return _missing("table2-l2"), []
     plot_dev_curves(curves, STUDY / "curves_sct_simcse.png", "2-layer student: STS-B dev during training")
     last = {name: c[-1][1] for name, c in curves.items()}
     return (
-        "STS-B dev (Spearman x100) every 64 steps and at the end, SCT against SimCSE on the 2-layer student, each "
-        "seed: "
-        + "; ".join(f"{n}: {c[0][1]:.2f} → {last[n]:.2f}" for n, c in curves.items())
-        + ".\n\n![SCT and SimCSE training curves](../results/study/curves_sct_simcse.png)\n"
+        (
+            "STS-B dev (Spearman x100) every 64 steps and at the end, SCT against SimCSE on the 2-layer student, each "
+            "seed: "
+            + "; ".join(f"{n}: {c[0][1]:.2f} → {last[n]:.2f}" for n, c in curves.items())
+            + ".\n\n![SCT and SimCSE training curves](../results/study/curves_sct_simcse.png)\n"
+        ),
+        [],
     )
 
 
-def tried_block() -> str:
+def tried_block() -> tuple[str, list[str]]:
     """The tuning on STS-B dev (queue size, then README-grid points) and the longer budget."""
+    findings: list[str] = []  # one line per claim, for the summary at the top of the page
     parts = []
     grid = _study("grid-l2")
     if grid is None:
@@ -538,7 +543,7 @@ def tried_block() -> str:
             verdict = _verdict(gap, 1)
             text += f"\n\nSCT minus SimCSE at 600 steps: {gap:+.2f} (one seed; {verdict})."
             still_rising = sct["best_step"] >= sct["steps"] - 64  # the best dev score came at the last evaluations
-            FINDINGS.append(
+            findings.append(
                 f"Three times the budget (600 steps, one seed): SCT {sct['avg']:.2f}, SimCSE {simcse['avg']:.2f}, "
                 f"SCT minus SimCSE {gap:+.2f} ({verdict.strip('*')}); SCT's best STS-B dev came at step "
                 f"{sct['best_step']} of {sct['steps']}"
@@ -546,7 +551,7 @@ def tried_block() -> str:
                 + f"; the 72 target is still missed by {72 - sct['avg']:.2f}."
             )
         parts.append(text + "\n\n" + _provenance(budget, STUDY / "budget-l2.json"))
-    return "\n\n".join(parts) + "\n"
+    return "\n\n".join(parts) + "\n", findings
 
 
 def _temperatures_part() -> str:
@@ -574,87 +579,26 @@ def _temperatures_part() -> str:
 
 
 def blocks() -> dict[str, str]:
-    """docs/reproduction.md's generated blocks by name, and the summary of their findings."""
-    FINDINGS.clear()
-    generated = {
-        "study_table2": table2_block(),
-        "study_curves": curves_block(),
-        "study_table4": table4_block(),
-        "study_table6": table6_block(),
-        "study_figure4": figure4_block(),
-        "study_table7": table7_block(),
-        "study_tried": tried_block(),
-        "study_best": best_block(),
-    }
-    summary = "\n".join(f"- {line}" for line in FINDINGS) or "Nothing measured yet."
+    """docs/reproduction.md's generated blocks by name, with the summary of the claims each block returns."""
+    findings: list[str] = []
+    generated: dict[str, str] = {}
+    for name, block in (("study_table2", table2_block), ("study_curves", curves_block), ("study_table4", table4_block),
+                        ("study_table6", table6_block), ("study_figure4", figure4_block),
+                        ("study_table7", table7_block), ("study_tried", tried_block),
+                        ("study_best", best_block)):  # fmt: skip
+        generated[name], claims = block()
+        findings += claims
+    summary = "\n".join(f"- {line}" for line in findings) or "Nothing measured yet."
     return {"study_summary": summary + "\n", **generated}
 
 
-BEST_TASKS = "sts,sicke,twitterpara"  # the issue's "STS, TwitterPara and SICK-E where possible"
 BEST = STUDY / "best_students.json"
 
 
-def _run_dir(data: dict, row: dict) -> Path:
-    """Where `sct sweep runs` left a row's model: its --work-dir (default runs/compare) / the run's name."""
-    words = shlex.split(data["command"])
-    work = words[words.index("--work-dir") + 1] if "--work-dir" in words else "runs/compare"
-    name = row["name"].removesuffix(": stage 1")
-    return ROOT / work / (f"{name}.stage1" if row["name"].endswith(": stage 1") else name)
-
-
-def best_rows() -> dict[str, tuple[dict, dict]]:
-    """The best row of each kind by STS-B dev (the test average is not used to pick), ablations left out:
-    self-supervised SCT, SCT distillation (L_CD + L_SCT), and any distillation loss; as (results JSON, row)."""
-    sources = [_study(p.stem) for p in sorted(STUDY.glob("*.json")) if p != BEST]
-    sources += [_load(DISTILL / "compare.json"), _load(DISTILL / "compare-600.json")]
-    kinds: dict[str, tuple[dict, dict]] = {}
-    for data in filter(None, sources):
-        for row in _rows(data).values():
-            loss = row.get("loss") or {}
-            if loss.get("ablation", "none") != "none":  # an ablation is a finding, not a student to ship
-                continue
-            kind = None
-            if row.get("objective") == "sct":
-                kind = "sct"
-            elif row.get("objective") == "distill":
-                kind = "sct-distillation" if loss.get("method") == "cd" and loss.get("sct_weight", 0) > 0 else None
-                best = kinds.get("distillation")
-                if best is None or row["best_dev_spearman"] > best[1]["best_dev_spearman"]:
-                    kinds["distillation"] = (data, row)
-            if kind and (kind not in kinds or row["best_dev_spearman"] > kinds[kind][1]["best_dev_spearman"]):
-                kinds[kind] = (data, row)
-    return kinds
-
-
-def save_best(target: Path) -> None:
-    """Copy each kind's best model to TARGET/KIND, score it on BEST_TASKS, refresh its card, record the scores."""
-    saved = (_load(BEST) or {}).get("students", {})
-    for kind, (data, row) in best_rows().items():
-        source, destination = _run_dir(data, row), target / kind
-        if not (source / "model.safetensors").is_file():  # e.g. a fresh clone: results committed, weights not
-            kept = "kept the recorded entry" if kind in saved else "nothing recorded"
-            print(f"{kind}: {source} is not here (rerun its spec to rebuild the model); {kept}", file=sys.stderr)
-            continue
-        shutil.rmtree(destination, ignore_errors=True)
-        shutil.copytree(source, destination)
-        for command in (["evaluate", str(destination), "--tasks", BEST_TASKS], ["card", str(destination)]):
-            subprocess.run([sys.executable, "-m", "sct", *command], check=True)
-        evaluation = json.loads((destination / "evaluation.json").read_text())  # sct evaluate must have written it
-        saved[kind] = {
-            "row": row["name"],
-            "results": data["command"],
-            "saved_to": str(destination),
-            "evaluation": evaluation,
-        }
-    write_json_atomic(
-        BEST, {"command": shlex.join(["python", "scripts/reproduction.py", *sys.argv[1:]]), "students": saved}
-    )
-
-
-def best_block() -> str:
+def best_block() -> tuple[str, list[str]]:
     data = _load(BEST)
     if data is None:
-        return "Not run yet: `python scripts/reproduction.py --save-best runs/best`.\n"
+        return "Not run yet: `python scripts/save_best.py runs/best`.\n", []
     lines = [
         "| kind | from row | STS avg | SICK-E acc | TwitterPara AP | saved to (weights not in git) |",
         "|---|---|---|---|---|---|",
@@ -673,17 +617,10 @@ def best_block() -> str:
         next(iter(data["students"].values()))["evaluation"]["environment"]["sct_commit"] if data["students"] else ""
     )
     return (
-        "\n".join(lines) + f"\n\nProduced by `{data['command']}` at commit `{commit}`; JSON: "
-        f"`{_relative(BEST)}`. Each folder loads with `SentenceTransformer(path)`; its README.md is the model card "
-        "(training data, views, budget, scores, deviations from the paper), refreshed by `sct card`.\n"
+        (
+            "\n".join(lines) + f"\n\nProduced by `{data['command']}` at commit `{commit}`; JSON: "
+            f"`{_relative(BEST)}`. Each folder loads with `SentenceTransformer(path)`; its README.md is the model card "
+            "(training data, views, budget, scores, deviations from the paper), refreshed by `sct card`.\n"
+        ),
+        [],
     )
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--save-best", type=Path, required=True, metavar="DIR")
-    save_best(parser.parse_args().save_best)
-
-
-if __name__ == "__main__":
-    main()

@@ -27,5 +27,5 @@ for spec in "${specs[@]}"; do
     $PY -m sct sweep runs "scripts/study/$spec.json" --output "results/study/$spec.json" \
         --work-dir "runs/study/$spec" --resume
 done
-$PY scripts/reproduction.py --save-best runs/best
+$PY scripts/save_best.py runs/best
 $PY scripts/update_docs.py

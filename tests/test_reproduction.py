@@ -13,7 +13,7 @@ ENV = {"device": "cpu", "cpu_threads": 2, "sct_commit": "abc"}
 
 
 def _results(path: Path, command: str, rows: dict[str, float]) -> None:
-    """A compare_runs JSON with rows of the given 7-task averages (only what the blocks read)."""
+    """A `sct sweep runs` results JSON with rows of the given 7-task averages (only what the blocks read)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     body = [{"name": n, "avg": avg, "sts": {}, "sct_commit": "abc"} for n, avg in rows.items()]
     path.write_text(json.dumps({"command": command, "environment": ENV, "rows": body}))
@@ -25,10 +25,7 @@ def study(tmp_path, monkeypatch):
     monkeypatch.setattr(reproduction, "DISTILL", tmp_path / "docs" / "results" / "distill")
     monkeypatch.setattr(reproduction, "ROOT", tmp_path)
     monkeypatch.setattr(reproduction, "seed_sd", lambda layers=2: 0.25)  # noise: |Δ| < 0.5 is not an effect
-    reproduction._study.cache_clear()
-    reproduction.FINDINGS.clear()
-    yield tmp_path
-    reproduction._study.cache_clear()
+    return tmp_path
 
 
 def test_table6_deltas_and_verdicts(study):
@@ -38,7 +35,7 @@ def test_table6_deltas_and_verdicts(study):
         "cmd-b",
         {"contrastive": 64.0, "identical-view": 65.7, "momentum-reference": 66.5},  # no-head not run
     )
-    text = reproduction.table6_block()
+    text, findings = reproduction.table6_block()
     rows = {line.split(" | ")[1]: line for line in text.splitlines() if line.startswith("| model & loss")}
     # Δ = ours - 65.50; the paper's Δ is minus its drop
     assert "| 64.00 | -1.50 | -6.03 | -3.26 | holds |" in rows["Distribution → Contrastive"]
@@ -49,7 +46,7 @@ def test_table6_deltas_and_verdicts(study):
     assert "not run: KL(p‖q)" in rows["KL → CE"]
     assert "not run yet (`bash scripts/study.sh distill-ablations-l2`)" in rows["No MLPs"]
     assert "**65.50**" in text and "`cmd-a`" in text and "`cmd-b`" in text
-    assert reproduction.FINDINGS == [
+    assert findings == [
         "Table 6: in the paper every change from SCT distillation's design costs points; here, of 3 changes "
         "measured: does not hold: fref → a momentum encoder; holds: Distribution → Contrastive; within seed noise: "
         "Cross-view → Identical-view."
@@ -63,7 +60,7 @@ def test_table7_columns_per_queue_size(study):
         {"L_CD": 66.0, "L_SCT + L_CD (joint)": 65.0, "L_MSE": 60.0, "L_MSE + L_SCT": 61.0},
     )
     _results(study / "results/study/distill-l2.json", "cmd-128", {"L_CD, k 128": 66.0, "L_MSE + L_SCT, k 128": 60.2})
-    text = reproduction.table7_block()
+    text, _ = reproduction.table7_block()
     rows = {line.split(" | ")[0].removeprefix("| "): line for line in text.splitlines() if line.startswith("| L_")}
     assert rows["L_CD"].startswith("| L_CD | 66.00 | 66.00 | 71.93 | 74.41 | — |")
     # with L_SCT: Δ from the same column's loss alone; the paper's gain beside it
@@ -79,7 +76,6 @@ def test_table7_columns_per_queue_size(study):
 
 def test_seed_noise_per_student(tmp_path, monkeypatch):
     monkeypatch.setattr(reproduction, "STUDY", tmp_path)
-    reproduction._study.cache_clear()
     # the 7-task averages of seeds 1000, 1001, 1002 per student and method
     averages = {1: {"SimCSE": (61.0, 61.0, 61.0), "SCT": (60.0, 61.0, 62.0)},
                 2: {"SimCSE": (61.0, 61.5, 62.0), "SCT": (62.0, 62.0, 62.0)}}  # fmt: skip
@@ -87,15 +83,12 @@ def test_seed_noise_per_student(tmp_path, monkeypatch):
         _results(tmp_path / f"table2-l{layers}.json", "c", {f"{m}, tuned": avgs[0] for m, avgs in methods.items()})
         seeds = {f"{m}, tuned (seed {1000 + i})": avgs[i] for m, avgs in methods.items() for i in (1, 2)}
         _results(tmp_path / f"seeds-l{layers}.json", "c", seeds)
-    try:
-        assert [r["avg"] for r in reproduction._seed_rows("SCT, tuned", 1)] == [60.0, 61.0, 62.0]
-        assert reproduction.seed_sd(1) == pytest.approx(1.0)  # SCT's 60, 61, 62; SimCSE's spread is 0
-        assert reproduction.seed_sd(2) == pytest.approx(0.5)  # SimCSE's 61, 61.5, 62
-        assert reproduction.seed_sd(3) == pytest.approx(0.5)  # no 3-layer seeds: the 2-layer noise
-        assert reproduction._verdict(1.5, 1, 1).startswith("within seed noise")  # < 2 x 1.0
-        assert reproduction._verdict(1.5, 1, 2) == "holds"
-    finally:
-        reproduction._study.cache_clear()
+    assert [r["avg"] for r in reproduction._seed_rows("SCT, tuned", 1)] == [60.0, 61.0, 62.0]
+    assert reproduction.seed_sd(1) == pytest.approx(1.0)  # SCT's 60, 61, 62; SimCSE's spread is 0
+    assert reproduction.seed_sd(2) == pytest.approx(0.5)  # SimCSE's 61, 61.5, 62
+    assert reproduction.seed_sd(3) == pytest.approx(0.5)  # no 3-layer seeds: the 2-layer noise
+    assert reproduction._verdict(1.5, 1, 1).startswith("within seed noise")  # < 2 x 1.0
+    assert reproduction._verdict(1.5, 1, 2) == "holds"
 
 
 def _with_dev(path: Path, rows: dict[str, tuple[float, float]]) -> None:
@@ -112,7 +105,6 @@ def test_temperature_points_say_whether_the_pick_changes(study):
     _with_dev(study / "results/study/temps-l2.json", {"SCT, a": (62.0, 71.0)})
     assert "STS-B dev keeps the preset's temperatures" in reproduction._temperatures_part()
     _with_dev(study / "results/study/temps-l2.json", {"SCT, a": (62.0, 71.0), "SCT, b": (63.0, 71.8)})
-    reproduction._study.cache_clear()
     text = reproduction._temperatures_part()
     assert "| **SCT, b** | 71.80 | 63.00 |" in text
     assert "STS-B dev prefers SCT, b (+0.50 over the preset's temperatures; STS avg +0.50)" in text
