@@ -20,23 +20,34 @@ FAISS_MIN_CORPUS = 100_000
 
 
 def load_model(name: str, max_seq_length: int | None = None) -> Any:
-    """The model as saved (all its modules, e.g. a distilled student's Dense projection).
+    """The model as saved (all its modules, e.g. a distilled student's Dense projection), or an `sct export-onnx`
+    directory as an onnxruntime encoder with the same ``encode``."""
+    return load_model_and_info(name, max_seq_length=max_seq_length)[0]
 
-    An `sct export-onnx` directory loads as an onnxruntime encoder with the same ``encode``.
+
+def load_model_and_info(
+    name: str, layers: int | None = None, max_seq_length: int | None = None
+) -> tuple[Any, dict[str, Any], int | None]:
+    """Every model form sct encodes or scores, through one loader: a sentence-transformers folder or hub id
+    (``layers``: its first N transformer layers) or an `sct export-onnx` folder, float32 or int8.
+
+    Returns the model, what it is (for results files) and its parameter count (None for an export).
     """
     from sct.export import OnnxEncoder, is_onnx_export
     from sct.models import load_student
 
     if is_onnx_export(name):
-        encoder = OnnxEncoder(name)
-        if max_seq_length is not None:
-            encoder.max_seq_length = max_seq_length
-        return encoder
-    model, _ = load_student(name, architecture="as-is")
-    model.eval()
+        if layers:
+            raise ConfigError(f"{name} is an ONNX export: --student-layers cuts torch models only")
+        model: Any = OnnxEncoder(name)
+        info, parameters = {"onnx_export": model.config}, None
+    else:
+        model, student = load_student(name, layers, architecture="as-is")
+        model.eval()
+        info, parameters = student.to_dict(), sum(p.numel() for p in model.parameters())
     if max_seq_length is not None:
         model.max_seq_length = max_seq_length
-    return model
+    return model, info, parameters
 
 
 def embed(model: Any, sentences: list[str], batch_size: int = 128, normalize: bool = False) -> np.ndarray:

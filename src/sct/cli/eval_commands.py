@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sct.errors import ConfigError, DataError
+from sct.errors import DataError
 from sct.ownership import refuse_output_over_input
 from sct.provenance import environment
 
@@ -34,19 +34,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         baseline = _read_baseline(Path(args.baseline_json))
     if args.output_json:
         refuse_output_over_input(args.output_json, [args.baseline_json], "--output-json")
-    from sct.export import OnnxEncoder, is_onnx_export
-    from sct.models import load_student
+    from sct.encode import load_model_and_info
 
-    if is_onnx_export(args.model):  # an `sct export-onnx` directory (float32 or int8) scores like its model
-        if args.student_layers:
-            raise ConfigError(f"{args.model} is an ONNX export: --student-layers cuts torch models only")
-        model = OnnxEncoder(args.model)
-        model_info, parameters = {"onnx_export": model.config}, None
-    else:
-        model, info = load_student(args.model, args.student_layers)
-        model_info, parameters = info.to_dict(), sum(p.numel() for p in model.parameters())
-    if args.max_seq_length:
-        model.max_seq_length = args.max_seq_length
+    # a model, a hub id or an `sct export-onnx` folder (float32 or int8): the loader encode and search use
+    model, model_info, parameters = load_model_and_info(args.model, args.student_layers, args.max_seq_length or None)
     result = run_tasks(model, root, tasks, batch_size=args.batch_size, keep_going=args.keep_going)
 
     result.update(
