@@ -157,6 +157,9 @@ def test_evaluate_refuses_to_store_a_non_finite_score(tmp_path, monkeypatch, cap
         def parameters(self):
             return []
 
+        def eval(self):
+            return self
+
     monkeypatch.setattr("sct.models.load_student", lambda *a, **k: (Model(), type("I", (), {"to_dict": dict})()))
     monkeypatch.setattr(suite, "run_tasks", lambda *a, **k: {"tasks": {"STS12": {"spearman": math.nan}},
                         "avg": math.nan, "downstream": {}, "skipped": {}, "failed": {}})  # fmt: skip
