@@ -392,6 +392,38 @@ def speed_block() -> str:
     return text
 
 
+def int8_block() -> str:
+    """Each model's torch, ONNX float32 and ONNX int8 forms: sentences/s and STS avg (benchmarks/int8_export.py)."""
+    path = ROOT / "benchmarks" / "results" / "int8_export.json"
+    if not path.is_file():
+        return "Not run yet: `.venv/bin/python benchmarks/int8_export.py` writes `benchmarks/results/int8_export.json`.\n"
+    data = json.loads(path.read_text())
+    lines = [
+        "| model | torch sent/s | ONNX float32 sent/s | ONNX int8 sent/s | int8 / torch | STS avg torch | "
+        "ONNX float32 (diff.) | ONNX int8 (diff.) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in data["rows"]:
+        s, a = r["sentences_per_second"], r["sts_avg"]
+        lines.append(
+            f"| {r['model']} | {s['torch']:,.0f} | {s['onnx_float32']:,.0f} | {s['onnx_int8']:,.0f} | "
+            f"{r['int8_speedup_over_torch']:.2f}x | {a['torch']:.2f} | {a['onnx_float32']:.2f} "
+            f"({r['float32_export_sts_difference']:+.2f}) | {a['onnx_int8']:.2f} ({r['int8_sts_difference']:+.2f}) |"
+        )
+    speed_met = all(r["int8_speedup_over_torch"] >= 2 for r in data["rows"])
+    score_met = all(abs(r["int8_sts_difference"]) <= 0.5 for r in data["rows"])
+    exact = all(abs(r["float32_export_sts_difference"]) <= 0.01 for r in data["rows"])
+    env, first = data["environment"], data["rows"][0]
+    return "\n".join(lines) + (
+        f"\n\nProduced by `{data['command']}` at commit `{env['sct_commit']}` ({env['processor']}, "
+        f"{data['threads']} threads, {first['sentences']} corpus sentences, batch {first['batch_size']}; STS avg over "
+        "the seven tasks, SentEval's 'all' setting); JSON: `benchmarks/results/int8_export.json`. Targets: int8 at "
+        f"least 2x the torch encoder's sentences/s: {'met' if speed_met else 'missed'}; int8 STS avg within 0.5 of "
+        f"float32: {'met' if score_met else 'missed'}; the float32 export's STS equal to torch's within 0.01: "
+        f"{'met' if exact else 'missed'}. OpenVINO as a second runtime was not tried (not installed).\n"
+    )
+
+
 def frontier_block() -> str:
     data = json.loads((ROOT / "results" / "frontier.json").read_text())
     rows = sorted(data["rows"], key=lambda r: -r["sentences_per_second"])
@@ -460,6 +492,7 @@ def main() -> None:
         blocks.append(("report", report_block))
     if (ROOT / "benchmarks" / "results" / "train_step.json").is_file():
         blocks.append(("speed", speed_block))
+    blocks.append(("speed_int8", int8_block))
     for name, make in blocks:
         page = _page_with(name)
         page.write_text(_block(name, _links_for(page, make()), page.read_text()))
