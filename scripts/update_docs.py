@@ -396,7 +396,7 @@ def int8_block() -> str:
     """Each model's torch, ONNX float32 and ONNX int8 forms: sentences/s and STS avg (benchmarks/int8_export.py)."""
     path = ROOT / "benchmarks" / "results" / "int8_export.json"
     if not path.is_file():
-        return "Not run yet: `.venv/bin/python benchmarks/int8_export.py` writes `benchmarks/results/int8_export.json`.\n"
+        return "Not run yet: `.venv/bin/python benchmarks/int8_export.py` writes `benchmarks/results/int8_export.json`.\n"  # noqa: E501
     data = json.loads(path.read_text())
     lines = [
         "| model | torch sent/s | ONNX float32 sent/s | ONNX int8 sent/s | int8 / torch | STS avg torch | "
