@@ -49,6 +49,15 @@ def test_overwrite_refuses_a_directory_sct_did_not_make(tiny_bert, pairs_file, d
     assert (stub / "notes.md").read_text() == "mine"
 
 
+def test_a_file_named_like_sct_s_own_does_not_make_a_folder_sct_s(tiny_bert, pairs_file, dev_file, tmp_path, capsys):
+    mine = tmp_path / "d"
+    mine.mkdir()
+    (mine / "run_config.json").write_text('{"my": "own settings"}')  # same name, not written by sct
+    (mine / "data.csv").write_text("years of work")
+    assert main([*_args(tiny_bert, pairs_file, dev_file, mine), "--overwrite"]) == 2
+    assert "was not made by sct" in capsys.readouterr().err and (mine / "data.csv").is_file()
+
+
 def test_overwrite_replaces_a_finished_run(tiny_bert, pairs_file, dev_file, tmp_path):
     out = tmp_path / "run"
     args = [*_args(tiny_bert, pairs_file, dev_file, out), "--max-steps", "2"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -34,7 +35,19 @@ def made_by(directory: Path, owner: str) -> bool:
 
 
 def made_by_sct(directory: Path) -> bool:
-    return any((directory / name).is_file() for name in (MARKER, *LEGACY_FILES))
+    """Marked by sct, or a run or sweep from before the marker: one of its JSON files, written by sct (an
+    ``environment`` naming an sct commit, or a sweep manifest's grid), not just any file of that name."""
+    if (directory / MARKER).is_file():
+        return True
+    for name in LEGACY_FILES:
+        try:
+            content = json.loads((directory / name).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(content, dict) and ("sct_commit" in content or "sct_commit" in content.get("environment", {})
+                                          or {"grid", "points"} <= content.keys()):  # fmt: skip
+            return True
+    return False
 
 
 def check_replaceable(path: Path, what: str = "output directory") -> None:
