@@ -80,7 +80,7 @@ class TrainConfig:
     )  # fmt: skip
     views: str = option(
         "pairs", "pairs: the file holds two views per line; identical: one sentence per line, both views are the "
-        "sentence (dropout-only views)", choices=VIEW_MODES,
+        "sentence (dropout-only views)", choices=VIEW_MODES, preset=True,
     )  # fmt: skip
     objective: str = option(
         "sct", "sct or simcse: unsupervised SimCSE, in-batch InfoNCE of the two views at temperature "
@@ -114,15 +114,15 @@ class TrainConfig:
     time_budget: float | None = option(
         None, "stop at the first step after this many CPU minutes (the process's CPU time, carried across resumes; "
         "a teacher cache built by another run is charged too); the schedule still spans --max-steps",
-        type=float, metavar="MINUTES",
+        type=float, metavar="MINUTES", preset=True,
     )  # fmt: skip
     milestones: str | None = option(
         None, "CPU minutes at which to keep a copy of the best model so far (RUN/milestones/cpu<M>min)", type=str,
-        metavar="M1,M2,...",
+        metavar="M1,M2,...", preset=True,
     )  # fmt: skip
     eval_steps: int = option(64, "evaluate STS-B dev every N steps", preset=True)
     patience: int = option(7, "early stopping patience in evaluations (0: off)", preset=True)
-    warmup_ratio: float = option(0.1, "fraction of steps for linear warm-up")
+    warmup_ratio: float = option(0.1, "fraction of steps for linear warm-up", preset=True)
     weight_decay: float = option(0.01, "AdamW weight decay")
     adam_epsilon: float = option(1e-6, "AdamW epsilon")
     seed: int = option(1000, "seed for shuffling, queues, head and dropout")
