@@ -161,3 +161,19 @@ def test_library_info_lines_are_shown_only_with_verbose(tiny_bert, tmp_path, ver
             "--output", str(tmp_path / "e.npy")]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=True)
     assert ("INFO sentence_transformers" in done.stderr) is verbose, done.stderr
+
+
+def test_search_keeps_its_hnsw_index_beside_the_embeddings_and_refuses_an_index_file_for_exact(tiny_bert, tmp_path,
+                                                                                                capsys):  # fmt: skip
+    pytest.importorskip("faiss")
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("".join(f"sentence number {i} about topic {i % 7}\n" for i in range(60)))
+    embeddings = tmp_path / "corpus.npy"
+    assert main(["encode", tiny_bert, "--input", str(corpus), "--output", str(embeddings)]) == 0
+    argv = ["search", tiny_bert, "--corpus", str(corpus), "--corpus-embeddings", str(embeddings), "--query", "topic 3"]
+    assert main([*argv, "--index", "hnsw"]) == 0
+    assert (tmp_path / "corpus.hnsw").is_file()  # built once, reused by the next search
+    capsys.readouterr()
+    assert main([*argv, "--index-file", str(tmp_path / "x.hnsw")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--index-file holds an HNSW index: pass --index hnsw" in err and len(err.splitlines()) == 1

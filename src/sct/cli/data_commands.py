@@ -33,6 +33,10 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     from sct.encode import load_model, search
 
+    if args.index_file and args.index != "hnsw":
+        raise ConfigError("--index-file holds an HNSW index: pass --index hnsw (exact search keeps no index)")
+    if args.index == "hnsw" and not args.index_file and args.corpus_embeddings:
+        args.index_file = str(Path(args.corpus_embeddings).with_suffix(".hnsw"))  # beside the embeddings: built once
     corpus = read_sentences(args.corpus)
     embeddings = None
     if args.corpus_embeddings:

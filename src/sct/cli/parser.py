@@ -171,7 +171,8 @@ def _add_encode_search(sub) -> None:
         default="exact",
         help="hnsw: an approximate faiss HNSW index (its recall@10 against exact search is printed)",
     )
-    search.add_argument("--index-file", help="save the HNSW index here, or load it if it exists (embed once)")
+    search.add_argument("--index-file", help="save the HNSW index here, or load it if it exists (default with "
+                        "--corpus-embeddings E.npy: E.hnsw beside it)")  # fmt: skip
 
 
 def _add_models(sub) -> None:
