@@ -30,6 +30,7 @@ from sct.data import write_json_atomic
 from sct.errors import ConfigError, DataError
 from sct.evaluation.sts import TASK_ORDER, format_sts_table
 from sct.provenance import environment, git_commit
+from sct.sweep import run_record
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the src/ folder this sct is imported from
 
@@ -65,9 +66,9 @@ def _sct(*args: str, log: Path) -> None:
 
 
 def _row(label: str, run: dict, run_dir: Path, sts_path: Path, wall_seconds: float) -> dict:
-    summary = json.loads((run_dir / "run_summary.json").read_text())
+    """A named run's row: what it is (name, command, data, args, objective and loss), then the fields every sweep
+    row has (``sct.sweep.run_record``), its STS scores from this evaluation, and what it cost."""
     sts = json.loads(sts_path.read_text())
-    log = [json.loads(line) for line in (run_dir / "training_log.jsonl").read_text().splitlines()]
     built = json.loads((run_dir / "sct_model.json").read_text())
     return {
         "name": label,
@@ -76,13 +77,9 @@ def _row(label: str, run: dict, run_dir: Path, sts_path: Path, wall_seconds: flo
         "args": run.get("args", []),
         "objective": built.get("objective"),
         "loss": built["training"].get("loss"),
+        **run_record(run_dir),
         "sts": {t: sts["tasks"][t]["spearman"] for t in TASK_ORDER if t in sts["tasks"]},
         "avg": sts["avg"],
-        "best_dev_spearman": summary["best_dev_spearman"],
-        "best_step": summary["best_step"],
-        "steps": summary["steps"],
-        "dev_curve": [[r["step"], r["dev_spearman"]] for r in log if "dev_spearman" in r],
-        "seconds_per_step": summary["seconds_per_step"],
         "wall_seconds": round(wall_seconds, 1),
         "sct_commit": git_commit(),
     }

@@ -174,6 +174,25 @@ def _evaluate(run: Path, tasks: str, data_dir: str | None) -> None:
     write_json_atomic(path, merge_results(old, result))
 
 
+def run_record(run: Path) -> dict[str, Any]:
+    """What every sweep row, a grid point's or a named run's, says of a finished run: its best STS-B dev and
+    step, steps, dev curve and seconds per step, and its STS scores once `sct evaluate` stored them."""
+    summary = json.loads((run / RUN_SUMMARY).read_text())
+    log_path = run / "training_log.jsonl"
+    log = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.is_file() else []
+    record: dict[str, Any] = {
+        "best_dev_spearman": summary.get("best_dev_spearman"),
+        "best_step": summary.get("best_step"),
+        "steps": summary.get("steps"),
+        "dev_curve": [[r["step"], r["dev_spearman"]] for r in log if "dev_spearman" in r],
+        "seconds_per_step": summary.get("seconds_per_step"),
+    }
+    evaluation = read_json_if_present(run / "evaluation.json")
+    if evaluation.get("tasks"):
+        record.update(sts={t: v["spearman"] for t, v in evaluation["tasks"].items()}, avg=evaluation.get("avg"))
+    return record
+
+
 def tabulate(sweep_dir: str | Path) -> dict[str, Any]:
     """Every run of the sweep, best STS-B dev first; written as sweep_results.json and .md."""
     sweep_dir = Path(sweep_dir)
@@ -186,12 +205,10 @@ def tabulate(sweep_dir: str | Path) -> dict[str, Any]:
         run, work = sweep_dir / name, work_dir_for(sweep_dir / name)
         row: dict[str, Any] = {"run": name, **point, "status": "not run"}
         if (run / RUN_SUMMARY).is_file():
-            summary = json.loads((run / RUN_SUMMARY).read_text())
-            row.update(status="finished", dev=summary.get("best_dev_spearman"), steps=summary.get("steps"))
-            evaluation = run / "evaluation.json"
-            if evaluation.is_file():
-                data = json.loads(evaluation.read_text())
-                row["test_sts_avg"] = data.get("avg") if len(data.get("tasks", {})) == 7 else None
+            record = run_record(run)  # the same fields a named run's row has (sct sweep runs)
+            row.update(status="finished", dev=record["best_dev_spearman"], **record)
+            if "sts" in record:
+                row["test_sts_avg"] = record["avg"] if len(record["sts"]) == 7 else None
         elif name in failures:
             row.update(status="failed", error=failures[name])
         elif work.is_dir():
