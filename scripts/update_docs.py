@@ -396,7 +396,9 @@ def int8_block() -> str:
     """Each model's torch, ONNX float32 and ONNX int8 forms: sentences/s and STS avg (benchmarks/int8_export.py)."""
     path = ROOT / "benchmarks" / "results" / "int8_export.json"
     if not path.is_file():
-        return "Not run yet: `.venv/bin/python benchmarks/int8_export.py` writes `benchmarks/results/int8_export.json`.\n"  # noqa: E501
+        return (
+            "Not run yet: `.venv/bin/python benchmarks/int8_export.py` writes `benchmarks/results/int8_export.json`.\n"  # noqa: E501
+        )
     data = json.loads(path.read_text())
     lines = [
         "| model | torch sent/s | ONNX float32 sent/s | ONNX int8 sent/s | int8 / torch | STS avg torch | "
@@ -421,6 +423,24 @@ def int8_block() -> str:
         f"least 2x the torch encoder's sentences/s: {'met' if speed_met else 'missed'}; int8 STS avg within 0.5 of "
         f"float32: {'met' if score_met else 'missed'}; the float32 export's STS equal to torch's within 0.01: "
         f"{'met' if exact else 'missed'}. OpenVINO as a second runtime was not tried (not installed).\n"
+    )
+
+
+def mteb_block() -> str:
+    """The shipped student through mteb's STS tasks beside sct evaluate on the same pairs (sct mteb's check)."""
+    path = RESULTS / "mteb" / "minilm-l2-distilled" / "sct_check.json"
+    if not path.is_file():
+        return "Not run yet: `sct mteb models/minilm-l2-distilled -o docs/results/mteb/minilm-l2-distilled`.\n"
+    data = json.loads(path.read_text())
+    lines = ["| task (MTEB name) | MTEB cosine Spearman x100 | sct evaluate | difference |", "|---|---|---|---|"]
+    lines += [f"| {r['task']} ({r['mteb_name']}) | {r['mteb']:.2f} | {r['sct']:.2f} | {r['difference']:+.4f} |"
+              for r in data["rows"]]  # fmt: skip
+    env = data["environment"]
+    return "\n".join(lines) + (
+        f"\n\nProduced by `{data['command']}` at commit `{env['sct_commit']}` (mteb's result files beside it in "
+        f"`docs/results/mteb/minilm-l2-distilled/results/`); largest difference {data['max_abs_difference']:.4f} "
+        f"(check: at most 0.01, {'met' if data['max_abs_difference'] <= 0.01 else 'missed'}). SICK-R here is "
+        "SentEval's 4,927 test pairs, not MTEB's 9,927.\n"
     )
 
 
@@ -493,6 +513,7 @@ def main() -> None:
     if (ROOT / "benchmarks" / "results" / "train_step.json").is_file():
         blocks.append(("speed", speed_block))
     blocks.append(("speed_int8", int8_block))
+    blocks.append(("mteb", mteb_block))
     for name, make in blocks:
         page = _page_with(name)
         page.write_text(_block(name, _links_for(page, make()), page.read_text()))
