@@ -130,8 +130,9 @@ def _score_tables(evaluation: dict) -> list[str]:
 
 def _speed_lines(speed: dict | None) -> list[str]:
     """Sentences per second on CPU, as measured by the last `sct evaluate` of this run."""
-    if not speed:
-        return ["- **Speed on CPU**: not measured yet (`sct evaluate RUN_DIR` measures it)"]
+    if not speed or "torch_float32" not in speed:
+        why = f" ({speed['torch_error']})" if speed and speed.get("torch_error") else ""
+        return [f"- **Speed on CPU**: not measured yet{why} (`sct evaluate RUN_DIR` measures it)"]
     onnx = (f"; ONNX float32 (`sct export-onnx`) {speed['onnx_float32']:,.0f} sentences/s"
             if speed.get("onnx_float32") else "")  # fmt: skip
     return [f"- **Speed on CPU**: torch float32 {speed['torch_float32']:,.0f} sentences/s{onnx} ({speed['sentences']} "

@@ -251,7 +251,7 @@ def write_lines_atomic(path: str | os.PathLike, lines: list[str]) -> None:
 def _atomic(path: Path) -> Iterator[Path]:
     """A temporary file beside ``path`` that replaces it on success; on a write error (disk full, read-only
     folder) the temporary file is removed and the error is one line naming ``path``, the old file untouched."""
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two processes writing one file never share it
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         yield tmp

@@ -44,8 +44,11 @@ def made_by_sct(directory: Path) -> bool:
             content = json.loads((directory / name).read_text())
         except (OSError, ValueError):
             continue
-        if isinstance(content, dict) and ("sct_commit" in content or "sct_commit" in content.get("environment", {})
-                                          or {"grid", "points"} <= content.keys()):  # fmt: skip
+        if not isinstance(content, dict):
+            continue
+        environment = content.get("environment")
+        by_sct = isinstance(environment, dict) and "sct_commit" in environment
+        if by_sct or "sct_commit" in content or {"grid", "points"} <= content.keys():
             return True
     return False
 

@@ -204,13 +204,13 @@ def tabulate(sweep_dir: str | Path) -> dict[str, Any]:
         name = run_name(point)
         run, work = sweep_dir / name, work_dir_for(sweep_dir / name)
         row: dict[str, Any] = {"run": name, **point, "status": "not run"}
-        if (run / RUN_SUMMARY).is_file():
+        if name in failures:  # also a point that trained but scored NaN
+            row.update(status="failed", error=failures[name])
+        elif (run / RUN_SUMMARY).is_file():
             record = run_record(run)  # the same fields a named run's row has (sct sweep runs)
             row.update(status="finished", dev=record["best_dev_spearman"], **record)
             if "sts" in record:
                 row["test_sts_avg"] = record["avg"] if len(record["sts"]) == 7 else None
-        elif name in failures:
-            row.update(status="failed", error=failures[name])
         elif work.is_dir():
             row["status"] = "incomplete"
         rows.append(row)

@@ -67,14 +67,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                         "collapsed model?); nothing written")  # fmt: skip
     if args.output_json:
         write_json_atomic(args.output_json, result)
-    _store_beside_model(args.model, model, result)
+    _store_beside_model(args.model, result)
     if result["failed"]:
         print(f"sct evaluate: {len(result['failed'])} task(s) failed: {', '.join(result['failed'])}", file=sys.stderr)
         return 1
     return 0
 
 
-def _store_beside_model(name: str, model: Any, result: dict[str, Any]) -> None:
+def _store_beside_model(name: str, result: dict[str, Any]) -> None:
     """An export keeps its scores beside its graph; a run directory keeps them (and its CPU speed) for `sct report`
     and its model card, which is refreshed so that it never contradicts the scores beside it."""
     from sct.data import read_json_if_present, write_json_atomic
@@ -90,8 +90,10 @@ def _store_beside_model(name: str, model: Any, result: dict[str, Any]) -> None:
         from sct.card import write_model_card
         from sct.speed import measure_run_speed
 
-        result["speed"] = measure_run_speed(name, model)
-        write_json_atomic(run_results, merge_results(read_json_if_present(run_results), result))
+        merged = merge_results(read_json_if_present(run_results), result)
+        write_json_atomic(run_results, merged)  # the scores are kept whatever the speed measurement does
+        merged["speed"] = measure_run_speed(name)
+        write_json_atomic(run_results, merged)
         write_model_card(name)
         print(f"results merged into {run_results} (model card refreshed)")
 

@@ -142,6 +142,7 @@ class DistillationLoss(LossState):
         self.head_expansion = head_expansion
         self.ckd_temperature = ckd_temperature
         self.ablation = ablation
+        self.reference_momentum = reference_momentum
         # the teacher cache records whether its rows are unit vectors; L_MSE compares in that scale
         self.mse_form = "unit-sphere" if teacher.manifest.get("normalize", True) else "raw"
         self.sct = (

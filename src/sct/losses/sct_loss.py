@@ -160,6 +160,7 @@ class SCTLoss(LossState):
             "reference_temperature": self.reference_temperature,
             "head_expansion": self.head_expansion,
             "ablation": self.ablation,
+            **({"reference_momentum": self.reference_momentum} if self.ablation == "momentum-reference" else {}),
         }
 
     @property

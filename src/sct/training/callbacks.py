@@ -14,9 +14,10 @@ from sct.training.signals import StopRequest
 
 
 def make_callbacks(loss, work: Path, clock, log_from_step: int, stop: StopRequest | None = None,
-                   time_budget: float | None = None, milestones=None, learning_rate_scale: float = 1.0):  # fmt: skip
+                   time_budget: float | None = None, milestones=None, resumed_peak: float | None = None):  # fmt: skip
     """The run's trainer callback; ``clock`` is the run's :class:`sct.budget.RunClock` (CPU and wall time);
-    ``learning_rate_scale`` rescales a resumed run's remaining schedule (``--learning-rate`` given on resume)."""
+    ``resumed_peak``: a resumed run's peak learning rate now (``--learning-rate`` on resume), to which the
+    checkpoint's schedule is rescaled (its own peak is read from the restored scheduler)."""
     import torch
     from transformers import TrainerCallback
 
@@ -29,20 +30,24 @@ def make_callbacks(loss, work: Path, clock, log_from_step: int, stop: StopReques
         budget_reached = False
 
         def on_train_begin(self, args, state, control, optimizer=None, lr_scheduler=None, **kwargs):
-            if learning_rate_scale == 1.0 or lr_scheduler is None:
+            if resumed_peak is None or lr_scheduler is None:
                 return
             scheduler = getattr(lr_scheduler, "scheduler", lr_scheduler)  # accelerate wraps it
-            scheduler.base_lrs = [lr * learning_rate_scale for lr in scheduler.base_lrs]
+            scale = resumed_peak / scheduler.base_lrs[0]  # the checkpoint's own peak, whatever run_config says
+            if abs(scale - 1.0) < 1e-12:
+                return
+            scheduler.base_lrs = [lr * scale for lr in scheduler.base_lrs]
             if hasattr(scheduler, "_last_lr"):  # what the first log after the resume reports
-                scheduler._last_lr = [lr * learning_rate_scale for lr in scheduler._last_lr]
+                scheduler._last_lr = [lr * scale for lr in scheduler._last_lr]
             for group in optimizer.param_groups:  # the restored step's rate, and the peak the schedule scales
-                group["lr"] *= learning_rate_scale
-                group["initial_lr"] = group.get("initial_lr", group["lr"]) * learning_rate_scale
+                group["initial_lr"] = group.get("initial_lr", group["lr"]) * scale
+                group["lr"] *= scale
 
         def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
             if args.fp16:  # float16's loss scaler skips overflowing steps itself
                 return
-            grads = [p.grad for p in model.parameters() if p.grad is not None] if model is not None else []
+            trained = loss.parameters() if hasattr(loss, "parameters") else model.parameters()  # head included
+            grads = [p.grad for p in trained if p.grad is not None]
             if grads and not bool(torch.isfinite(torch.stack(torch._foreach_norm(grads))).all()):
                 # whatever the objective (SimCSE's loss is not checked itself): no update from a non-finite gradient
                 raise NonFiniteLoss("a gradient is not finite")

@@ -76,8 +76,8 @@ def write_run(config: TrainConfig, model, loss, info, state, summary: dict[str, 
     layers = f", first {info.layers_kept} layers" if config.student_layers else ""
     name = OBJECTIVE_NAMES.get(config.objective, f"distillation ({config.distill_loss})")
     plot_training_log(work / TRAINING_LOG, work / CURVES_PNG, title=f"{name}: {config.model}{layers}")
-    if not config.keep_checkpoints:
-        shutil.rmtree(work / "checkpoints", ignore_errors=True)
     write_json_atomic(work / RUN_SUMMARY, summary, sort_keys=True)
     write_model_card(work)
     finalise(work, output)
+    if not config.keep_checkpoints:  # only once the run is whole in its final place: until then it can resume
+        shutil.rmtree(output / "checkpoints", ignore_errors=True)

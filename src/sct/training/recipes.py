@@ -60,6 +60,7 @@ def _two_stage(config: TrainConfig, output: Path) -> dict[str, Any]:
         sct_weight=0.0,
         queue_init="random",  # stage 2 has no L_SCT queues; stage 1 took --queue-init
         ablation=stage_2_ablation,
+        reference_momentum=config.reference_momentum if stage_2_ablation == "momentum-reference" else None,
         recipe="joint",
         resume=config.resume and work_dir_for(output).is_dir(),
     )

@@ -286,9 +286,8 @@ def _trainer(run: _Run, model, loss, pairs: list[tuple[str, str]], dev: ScoredPa
 
         milestones = Milestones(parse_milestones(config.milestones), run.work, saved_max_seq_length)
     log_from = run.resumed_step + 1 if run.checkpoint else 0
-    recorded_lr = run.recorded.get("config", {}).get("learning_rate") if run.checkpoint else None
-    scale = config.learning_rate / recorded_lr if recorded_lr else 1.0
-    run_callback = make_callbacks(loss, run.work, run.clock, log_from, stop, config.time_budget, milestones, scale)
+    peak = config.learning_rate if run.checkpoint else None
+    run_callback = make_callbacks(loss, run.work, run.clock, log_from, stop, config.time_budget, milestones, peak)
     callbacks = [run_callback]
     if run.world > 1:
         callbacks.append(LossGradientSync(loss))

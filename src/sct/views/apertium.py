@@ -9,8 +9,11 @@ not come back intact is bisected until every unit is accounted for. Whole chunks
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 
@@ -50,8 +53,11 @@ class ApertiumRoundTrip:
         """forward | backward on ``text``; a Ctrl-C (``sct.views.STOP``) kills both within half a second."""
         from sct.views import STOP
 
-        first = subprocess.Popen(["apertium", "-u", self.forward], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        second = subprocess.Popen(["apertium", "-u", self.backward], stdin=first.stdout, stdout=subprocess.PIPE)
+        # each in its own process group: apertium is a shell pipeline, killed whole (no orphaned lt-proc)
+        first = subprocess.Popen(["apertium", "-u", self.forward], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 start_new_session=True)  # fmt: skip
+        second = subprocess.Popen(["apertium", "-u", self.backward], stdin=first.stdout, stdout=subprocess.PIPE,
+                                  start_new_session=True)  # fmt: skip
         assert first.stdin is not None and first.stdout is not None
         first.stdout.close()  # so `first` gets SIGPIPE if `second` dies
         feeder = threading.Thread(target=_feed, args=(first.stdin, text.encode("utf-8")), daemon=True)
@@ -62,8 +68,10 @@ class ApertiumRoundTrip:
                 break
             except subprocess.TimeoutExpired:
                 if STOP.is_set():
-                    first.kill()
-                    second.kill()
+                    for process in (first, second):
+                        with contextlib.suppress(ProcessLookupError):
+                            os.killpg(process.pid, signal.SIGKILL)
+                        process.wait()
                     raise KeyboardInterrupt from None
         first.wait()
         if first.returncode or second.returncode:
