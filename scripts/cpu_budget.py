@@ -376,8 +376,8 @@ def _pace(row: dict, base: dict) -> str:
     the CPU with other work, or does more per step, gets fewer steps from the same budget."""
 
     def per_minute(r: dict) -> float | None:
-        reached = [m for m in r.get("milestones", []) if m["reached"]]
-        return r["steps"] / reached[-1]["at_cpu_minutes"] if reached and r.get("steps") else None
+        reached = [m for m in r.get("milestones", []) if m["reached"] and m.get("at_step")]
+        return reached[-1]["at_step"] / reached[-1]["at_cpu_minutes"] if reached else None
 
     mine, theirs = per_minute(row), per_minute(base)
     if not mine or not theirs or abs(mine / theirs - 1) < 0.1:

@@ -21,6 +21,7 @@ import reproduction  # scripts/reproduction.py: the study's results and where ea
 from reproduction import BEST, DISTILL, ROOT, STUDY
 
 from sct.data import write_json_atomic
+from sct.ownership import check_replaceable
 
 BEST_TASKS = "sts,sicke,twitterpara"  # the "STS, TwitterPara and SICK-E where possible"
 
@@ -66,6 +67,7 @@ def save_best(target: Path) -> None:
             kept = "kept the recorded entry" if kind in saved else "nothing recorded"
             print(f"{kind}: {source} is not here (rerun its spec to rebuild the model); {kept}", file=sys.stderr)
             continue
+        check_replaceable(destination)  # only a copy this script made before (a run's marker), never a user's folder
         shutil.rmtree(destination, ignore_errors=True)
         shutil.copytree(source, destination)
         for command in (["evaluate", str(destination), "--tasks", BEST_TASKS], ["card", str(destination)]):

@@ -67,3 +67,15 @@ def test_sweep_runs_trains_scores_records_a_failure_and_resumes_keeping_finished
     assert main([*argv, "--resume"]) == 0
     again = json.loads(output.read_text())["rows"]
     assert again[0] == sct and again[1]["name"] == "broken" and "sts" in again[1]  # kept, then the fixed one ran
+
+
+def test_a_run_is_continued_or_rescored_only_when_its_own_command_made_it(tmp_path):
+    from sct.named_runs import _made_by
+
+    command = ["train", "p.tsv", "-o", str(tmp_path / "run"), "--overwrite", "--max-steps", "200"]
+    run = tmp_path / "run.incomplete"
+    run.mkdir()
+    assert not _made_by(run, command)  # nothing recorded: train anew
+    (run / "run_config.json").write_text(json.dumps({"argv": ["/x/sct/__main__.py", *command]}))
+    assert _made_by(run, command)
+    assert not _made_by(run, [*command[:-1], "400"])  # the spec changed since: never continue the old settings

@@ -29,6 +29,7 @@ from typing import Any
 from sct.data import write_json_atomic
 from sct.errors import ConfigError, DataError
 from sct.evaluation.sts import TASK_ORDER, format_sts_table
+from sct.ownership import refuse_output_over_input
 from sct.provenance import environment, git_commit
 from sct.sweep import run_record
 
@@ -47,9 +48,13 @@ def load_spec(path: str | Path) -> dict[str, Any]:
     runs = spec.get("runs") if isinstance(spec, dict) else None
     if not isinstance(runs, list) or not runs:
         raise DataError(f"{path}: expected an object with a non-empty 'runs' list")
+    if not isinstance(spec.get("common", []), list):
+        raise DataError(f"{path}: 'common' must be a list of arguments")
     for number, run in enumerate(runs, start=1):
         if not isinstance(run, dict) or not run.get("name") or not run.get("train_file"):
             raise DataError(f"{path}: run {number} needs a 'name' and a 'train_file'")
+        if not isinstance(run.get("args", []), list):
+            raise DataError(f"{path}: run {run['name']!r}: 'args' must be a list of arguments")
     names = [run["name"] for run in runs]
     if len(set(names)) != len(names):
         raise DataError(f"{path}: run names must be unique, {sorted({n for n in names if names.count(n) > 1})[0]!r} "
@@ -58,11 +63,20 @@ def load_spec(path: str | Path) -> dict[str, Any]:
 
 
 def _sct(*args: str, log: Path) -> None:
+    """``sct ARGS`` as a subprocess of this interpreter and package. Ctrl-C reaches the child too (one process
+    group): it is waited for, so a training run saves its checkpoint before the study stops."""
     env = {**os.environ, "PYTHONPATH": str(PACKAGE_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     with open(log, "a") as handle:
         handle.write(f"$ sct {' '.join(args)}\n")
         handle.flush()
-        subprocess.run([sys.executable, "-m", "sct", *args], check=True, stdout=handle, stderr=handle, env=env)
+        child = subprocess.Popen([sys.executable, "-m", "sct", *args], stdout=handle, stderr=handle, env=env)
+        try:
+            code = child.wait()
+        except KeyboardInterrupt:
+            child.wait()
+            raise
+    if code:
+        raise subprocess.CalledProcessError(code, args)
 
 
 def _row(label: str, run: dict, run_dir: Path, sts_path: Path, wall_seconds: float) -> dict:
@@ -113,7 +127,12 @@ def finished_rows(output: Path, spec: dict) -> tuple[dict | None, dict[str, list
     """An earlier OUTPUT's baseline and its error-free rows by run name, where the settings still match."""
     if not output.exists():
         return None, {}
-    earlier = json.loads(output.read_text())
+    try:
+        earlier = json.loads(output.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{output}: not readable results JSON to resume from ({exc})") from None
+    if not isinstance(earlier, dict) or not isinstance(earlier.get("rows"), list):
+        raise DataError(f"{output}: not an `sct sweep runs` results file (no 'rows'); choose another --output")
     old_spec = earlier.get("spec", {})
     if old_spec.get("common") != spec.get("common"):
         return None, {}
@@ -131,6 +150,16 @@ def finished_rows(output: Path, spec: dict) -> tuple[dict | None, dict[str, list
     return (earlier.get("baseline") if same_baseline else None), rows
 
 
+def _made_by(run_dir: Path, command: list[str]) -> bool:
+    """Whether ``run_dir`` (a finished run or its ``.incomplete`` work directory) was started by ``command``: a
+    run whose spec changed since is trained anew, never continued with its old settings."""
+    try:
+        argv = json.loads((run_dir / "run_config.json").read_text()).get("argv", [])
+    except (OSError, ValueError, AttributeError):
+        return False
+    return argv[1:] == command
+
+
 def _baseline(spec: dict, work_dir: Path, data: list[str], log: Path) -> dict | None:
     if not spec.get("baseline_model"):
         return None
@@ -145,11 +174,14 @@ def _train_and_score(run: dict, spec: dict, work_dir: Path, data: list[str], res
     """One run trained (or resumed) and scored: its row, with a two-stage run's stage-1 row before it."""
     name, run_dir, tasks = run["name"], work_dir / run["name"], spec.get("tasks", "sts")
     started = time.time()
-    if resume and run_dir.with_name(run_dir.name + ".incomplete").is_dir():
-        _sct(run.get("command", "train"), "--resume", str(run_dir), *data, log=log)  # an interrupted run
+    command = [run.get("command", "train"), run["train_file"], "-o", str(run_dir), "--overwrite",
+               *spec.get("common", []), *run.get("args", []), *data]  # fmt: skip
+    if resume and _made_by(run_dir, command) and (run_dir / "run_summary.json").is_file():
+        pass  # trained by this very command before (it stopped while scoring): score it, do not train again
+    elif resume and _made_by(run_dir.with_name(run_dir.name + ".incomplete"), command):
+        _sct(run.get("command", "train"), "--resume", str(run_dir), *data, log=log)  # interrupted: continue it
     else:
-        _sct(run.get("command", "train"), run["train_file"], "-o", str(run_dir), "--overwrite",
-             *spec.get("common", []), *run.get("args", []), *data, log=log)  # fmt: skip
+        _sct(*command, log=log)
     evaluated = [(name, run_dir)]
     stage_1 = json.loads((run_dir / "run_summary.json").read_text()).get("stage_1")
     if stage_1:
@@ -171,6 +203,8 @@ def run_named(spec_path: str | Path, output: str | Path, work_dir: str | Path, d
     spec, output, work_dir = load_spec(spec_path), Path(output), Path(work_dir)
     if output.suffix != ".json":
         raise ConfigError(f"--output {output}: the results file must end in .json (a .md table goes beside it)")
+    refuse_output_over_input(output, [spec_path])
+    refuse_output_over_input(output.with_suffix(".md"), [spec_path], "--output's table")
     work_dir.mkdir(parents=True, exist_ok=True)
     data = ["--data-dir", data_dir] if data_dir else []
     log = work_dir / "log.txt"
@@ -178,7 +212,11 @@ def run_named(spec_path: str | Path, output: str | Path, work_dir: str | Path, d
                *(["--resume"] if resume else [])]  # fmt: skip
     result: dict[str, Any] = {"command": shlex.join(command), "spec": spec, "environment": environment(), "rows": []}
     baseline, finished = finished_rows(output, spec) if resume else (None, {})
-    baseline = baseline or _baseline(spec, work_dir, data, log)
+    try:
+        baseline = baseline or _baseline(spec, work_dir, data, log)
+    except subprocess.CalledProcessError as exc:
+        raise DataError(f"baseline model {spec['baseline_model']!r} could not be scored (exit {exc.returncode}); "
+                        f"see {log}") from None  # fmt: skip
     if baseline is not None:
         result["baseline"] = baseline
     for run in spec["runs"]:

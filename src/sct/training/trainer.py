@@ -170,7 +170,7 @@ def _start(run: _Run, owner: str, pairs: list[tuple[str, str]], dev: ScoredPairs
     if config.resume and run.checkpoint is None:
         logger.warning("no complete checkpoint in %s: starting the run from the beginning", run.work)
     run.info = {
-        "argv": sys.argv,
+        "argv": run.recorded.get("argv", sys.argv),  # how the run was started; each resume is listed below
         "config": config.to_dict(),
         "environment": environment(),
         "train_pairs": len(pairs),
@@ -190,6 +190,7 @@ def _start(run: _Run, owner: str, pairs: list[tuple[str, str]], dev: ScoredPairs
         if changed:
             history.append({"step": run.resumed_step, "changed": changed})
         run.info["resume_changes"] = history
+        run.info["resume_argv"] = [*run.recorded.get("resume_argv", []), sys.argv]
     run.write_info()
 
 
