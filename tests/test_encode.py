@@ -147,6 +147,8 @@ def test_hnsw_search_reports_its_recall_and_reuses_a_saved_index(tmp_path):
     assert [row[0].index for row in again] == list(range(20))
     with pytest.raises(DataError, match="rebuild it"):
         search(Fixed(), corpus[:400], queries, 5, corpus_embeddings[:400], index="hnsw", index_file=index_file)
+    with pytest.raises(DataError, match="built from other embeddings than these"):  # same shape, other vectors
+        search(Fixed(), corpus, queries, 5, corpus_embeddings[::-1].copy(), index="hnsw", index_file=index_file)
 
 
 @pytest.mark.parametrize("verbose", [False, True])

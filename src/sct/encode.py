@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from sct.data import read_sentences
-from sct.errors import ConfigError, DataError
+from sct.data import read_sentences, write_lines_atomic
+from sct.errors import ConfigError, DataError, WriteError
 
 logger = logging.getLogger(__name__)
 
@@ -150,9 +150,13 @@ def _faiss():
 
 def hnsw_index(corpus: np.ndarray, index_file: str | Path | None = None, neighbours: int = 32) -> Any:
     """An HNSW inner-product index over the (normalised) corpus; built once, saved to and loaded from
-    ``index_file`` (written atomically), whose size and width must match the embeddings."""
+    ``index_file`` (written atomically) with a fingerprint of the embeddings beside it (``INDEX.sha256``), so an
+    index of other embeddings (a re-encoded corpus, another model of the same width) is refused, not used."""
+    import hashlib
+
     faiss = _faiss()
     path = Path(index_file) if index_file else None
+    fingerprint = hashlib.sha256(np.ascontiguousarray(corpus).tobytes()).hexdigest()
     if path is not None and path.is_file():
         try:
             index = faiss.read_index(str(path))
@@ -161,14 +165,23 @@ def hnsw_index(corpus: np.ndarray, index_file: str | Path | None = None, neighbo
         if index.ntotal != len(corpus) or index.d != corpus.shape[1]:
             raise DataError(f"--index-file {path}: {index.ntotal} rows of width {index.d}, but the corpus has "
                             f"{len(corpus)} rows of width {corpus.shape[1]}: rebuild it (delete the file)")  # fmt: skip
+        stamp = path.with_name(path.name + ".sha256")
+        if not stamp.is_file() or stamp.read_text().strip() != fingerprint:
+            raise DataError(f"--index-file {path} was built from other embeddings than these: rebuild it (delete "
+                            "the file)")  # fmt: skip
         return index
     index = faiss.IndexHNSWFlat(corpus.shape[1], neighbours, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = 80
     index.add(np.ascontiguousarray(corpus))
     if path is not None:
-        tmp = path.with_name(path.name + ".tmp")
-        faiss.write_index(index, str(tmp))
-        tmp.replace(path)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            faiss.write_index(index, str(tmp))
+            tmp.replace(path)
+        except (RuntimeError, OSError) as exc:
+            tmp.unlink(missing_ok=True)
+            raise WriteError(f"--index-file {path}: cannot write ({str(exc).splitlines()[0]})") from exc
+        write_lines_atomic(path.with_name(path.name + ".sha256"), [fingerprint])
     return index
 
 
