@@ -302,7 +302,7 @@ def _projection(row: dict, target: float) -> str:
 
 
 def _targets(rows: list[dict]) -> str:
-    """The issue's targets read off the finished rows: met, or missed by how much."""
+    """The targets set for this machine, read off the finished rows: met, or missed by how much."""
     done = {r["name"]: r for r in rows if "avg" in r}
     distilled = [r for r in done.values() if r.get("command") == "distill"]
     out = []
@@ -321,7 +321,7 @@ def _targets(rows: list[dict]) -> str:
         gaps = [f"{m['cpu_minutes']:g} min {m['avg'] - common[m['cpu_minutes']]:+.2f}"
                 for m in sct.get("milestones", []) if m["reached"] and m["cpu_minutes"] in common]  # fmt: skip
         out.append("SCT at least SimCSE + 2 at equal CPU time: SCT minus SimCSE " + ", ".join(gaps))
-    return ("**Targets** (issue: quality per CPU-hour): " + "; ".join(out) + ".\n\n") if out else ""
+    return ("**Targets** (set for a 2-core CPU): " + "; ".join(out) + ".\n\n") if out else ""
 
 
 DRIFT_STEPS = (128, 256, 384, 512, 640, 768)
