@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,8 @@ def measure_run_speed(run: str | Path) -> dict[str, Any]:
     export_log = logging.getLogger("sct.export")
     level = export_log.level
     export_log.setLevel(logging.WARNING)  # the temporary export is not news to the user
-    with tempfile.TemporaryDirectory(prefix="sct-speed-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sct-speed-") as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on a temporary graph, checked against torch anyway
         try:
             export_onnx(str(run), Path(tmp) / "onnx")
             speed["onnx_float32"] = round(sentences_per_second(OnnxEncoder(Path(tmp) / "onnx"), sentences), 1)
