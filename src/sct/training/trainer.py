@@ -140,6 +140,10 @@ def _open(config: TrainConfig) -> _Run:
     if config.batch_size % world:
         raise ConfigError(f"--batch-size {config.batch_size} (the global batch) must divide by the {world} processes")
     init_process_group()
+    if config.objective == "distill":
+        from sct.teacher import check_writable, default_cache_dir
+
+        check_writable(config.teacher_cache or default_cache_dir())
     from sct.models import check_layer_count, resolve_model
 
     # an unknown model (or a cut deeper than the model) fails here, in seconds, before --overwrite removes anything
@@ -147,10 +151,6 @@ def _open(config: TrainConfig) -> _Run:
     if config.objective == "distill" and config.teacher:
         resolve_model(config.teacher)
     output, work = check_output(config, remove=main)  # every process checks; only the main one writes
-    if config.objective == "distill":
-        from sct.teacher import check_writable, default_cache_dir
-
-        check_writable(config.teacher_cache or default_cache_dir())
     return _Run(config, clock, world, main, output, work)
 
 
