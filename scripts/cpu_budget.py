@@ -253,6 +253,13 @@ def _dev_shapes(rows: list[dict]) -> str:
     return ("STS-B dev during each run: " + "; ".join(parts) + ".\n\n") if parts else ""
 
 
+def _gaps(row: dict, base: dict) -> list[str]:
+    """``row``'s STS avg minus ``base``'s at each CPU-minute milestone both reached ("30 min -2.09")."""
+    theirs = {m["cpu_minutes"]: m["avg"] for m in base.get("milestones", []) if m["reached"]}
+    return [f"{m['cpu_minutes']:g} min {m['avg'] - theirs[m['cpu_minutes']]:+.2f}"
+            for m in row.get("milestones", []) if m["reached"] and m["cpu_minutes"] in theirs]  # fmt: skip
+
+
 def _sct_on_cd(rows: list[dict]) -> str:
     """Does adding L_SCT help L_CD from the same teacher? Their STS avg at the milestones both reached."""
     done = {r["name"]: r for r in rows if "avg" in r}
@@ -260,9 +267,7 @@ def _sct_on_cd(rows: list[dict]) -> str:
     for name, joint in done.items():
         if not name.startswith("L_SCT + L_CD, ") or name.removeprefix("L_SCT + ") not in done:
             continue
-        alone = {m["cpu_minutes"]: m["avg"] for m in done[name.removeprefix("L_SCT + ")]["milestones"] if m["reached"]}
-        gaps = [f"{m['cpu_minutes']:g} min {m['avg'] - alone[m['cpu_minutes']]:+.2f}"
-                for m in joint["milestones"] if m["reached"] and m["cpu_minutes"] in alone]  # fmt: skip
+        gaps = _gaps(joint, done[name.removeprefix("L_SCT + ")])
         if gaps:
             parts.append(f"{name.removeprefix('L_SCT + L_CD, ')}: L_SCT + L_CD minus L_CD " + ", ".join(gaps))
     if not parts:
@@ -276,9 +281,7 @@ def _teachers(rows: list[dict]) -> str:
     big, small = done.get("L_CD, teacher all-mpnet-base-v2"), done.get("L_CD, teacher all-MiniLM-L6-v2")
     if not big or not small:
         return ""
-    base = {m["cpu_minutes"]: m["avg"] for m in small["milestones"] if m["reached"]}
-    gaps = [f"{m['cpu_minutes']:g} min {m['avg'] - base[m['cpu_minutes']]:+.2f}"
-            for m in big["milestones"] if m["reached"] and m["cpu_minutes"] in base]  # fmt: skip
+    gaps = _gaps(big, small)
     return ("**Which teacher?** L_CD from all-mpnet-base-v2 minus L_CD from all-MiniLM-L6-v2 at equal CPU time: "
             + ", ".join(gaps) + " (the all-mpnet-base-v2 row trains on 20,000 of the sentences with random teacher "
             "queues, since its teacher encodes about 25-50 sentences per second here and its cache is charged to "
@@ -317,10 +320,7 @@ def _targets(rows: list[dict]) -> str:
         verdict = "met" if sct["avg"] >= 68 else f"missed by {68 - sct['avg']:.2f}"
         out.append(f"self-supervised SCT at least 68: {sct['avg']:.2f}, {verdict}{_projection(sct, 68)}")
     if sct and simcse:
-        common = {m["cpu_minutes"]: m["avg"] for m in simcse.get("milestones", []) if m["reached"]}
-        gaps = [f"{m['cpu_minutes']:g} min {m['avg'] - common[m['cpu_minutes']]:+.2f}"
-                for m in sct.get("milestones", []) if m["reached"] and m["cpu_minutes"] in common]  # fmt: skip
-        out.append("SCT at least SimCSE + 2 at equal CPU time: SCT minus SimCSE " + ", ".join(gaps))
+        out.append("SCT at least SimCSE + 2 at equal CPU time: SCT minus SimCSE " + ", ".join(_gaps(sct, simcse)))
     return ("**Targets** (set for a 2-core CPU): " + "; ".join(out) + ".\n\n") if out else ""
 
 
