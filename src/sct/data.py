@@ -286,6 +286,22 @@ def read_json_if_present(path: str | os.PathLike) -> dict[str, Any]:
         raise DataError(f"{path}: not valid JSON ({exc}); fix or delete it") from exc
 
 
+def read_json_file(path: str | os.PathLike, what: str) -> Any:
+    """A JSON file the user named (``what`` says which, e.g. ``--baseline-json``); a missing file, a directory,
+    bad bytes or bad JSON is one line naming the file (and the line)."""
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: {what} is a directory, expected a JSON file")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{path}: {what} file not found") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{exc.lineno}: {what} is not valid JSON ({exc.msg})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: {what} is not readable UTF-8 JSON ({exc})") from None
+
+
 def write_json_atomic(path: str | os.PathLike, data: Any, sort_keys: bool = False) -> None:
     """Write JSON to a temporary file, then rename (parent folders are created)."""
     path = Path(path)

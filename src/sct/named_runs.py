@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sct.data import write_json_atomic
+from sct.data import read_json_file, write_json_atomic
 from sct.errors import ConfigError, DataError
 from sct.evaluation.sts import TASK_ORDER, format_sts_table
 from sct.ownership import refuse_output_over_input
@@ -39,12 +39,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the src/ folder this sct i
 def load_spec(path: str | Path) -> dict[str, Any]:
     """A spec file, checked for what every run needs (a name and a training file), names unique."""
     path = Path(path)
-    try:
-        spec = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: runs spec not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: not a readable JSON runs spec ({exc})") from None
+    spec = read_json_file(path, "runs spec")
     runs = spec.get("runs") if isinstance(spec, dict) else None
     if not isinstance(runs, list) or not runs:
         raise DataError(f"{path}: expected an object with a non-empty 'runs' list")
@@ -127,10 +122,7 @@ def finished_rows(output: Path, spec: dict) -> tuple[dict | None, dict[str, list
     """An earlier OUTPUT's baseline and its error-free rows by run name, where the settings still match."""
     if not output.exists():
         return None, {}
-    try:
-        earlier = json.loads(output.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{output}: not readable results JSON to resume from ({exc})") from None
+    earlier = read_json_file(output, "--output (the results to resume)")
     if not isinstance(earlier, dict) or not isinstance(earlier.get("rows"), list):
         raise DataError(f"{output}: not an `sct sweep runs` results file (no 'rows'); choose another --output")
     old_spec = earlier.get("spec", {})

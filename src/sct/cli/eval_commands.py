@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -100,16 +99,9 @@ def _store_beside_model(name: str, result: dict[str, Any]) -> None:
 
 def _read_baseline(path: Path) -> dict[str, Any]:
     """An earlier `sct evaluate --output-json` result to compare against, checked before any model loads."""
-    if path.is_dir():
-        raise DataError(f"{path}: --baseline-json is a directory, expected a JSON file")
-    try:
-        baseline = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: --baseline-json file not found") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}:{exc.lineno}: --baseline-json is not valid JSON ({exc.msg})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: --baseline-json is not readable UTF-8 JSON ({exc})") from None
+    from sct.data import read_json_file
+
+    baseline = read_json_file(path, "--baseline-json")
     if not isinstance(baseline, dict) or not isinstance(baseline.get("tasks"), dict):
         raise DataError(f"{path}: --baseline-json has no 'tasks' (expected `sct evaluate --output-json` output)")
     return baseline
