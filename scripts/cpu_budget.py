@@ -212,7 +212,7 @@ def budget_curve_block() -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for row in data["rows"]:
-        if "avg" not in row:
+        if "avg" not in row or " (seed " in row["name"]:  # other seeds: the seeds paragraph, not the curve
             continue
         points = [m for m in row.get("milestones", []) if m["reached"]]
         series[row["name"]] = [(m["at_cpu_minutes"], m["avg"]) for m in points]
@@ -233,7 +233,8 @@ def budget_curve_block() -> str:
         "distillation row's first point comes late because building the teacher cache is charged first.\n\n"
         "![budget curve](../results/study/budget_curve.png)\n\n"
     )
-    text += _dev_shapes(data["rows"]) + _sct_on_cd(data["rows"]) + _teachers(data["rows"]) + _targets(data["rows"])
+    text += _dev_shapes(data["rows"]) + _sct_on_cd(data["rows"]) + _teachers(data["rows"]) + _seeds(data["rows"])
+    text += _targets(data["rows"])
     if left:
         text += "Not run yet (the spec's later rows): " + "; ".join(left) + ".\n\n"
     return text + study._provenance(data, STUDY / "budget-curve-l2.json") + "\n"
@@ -288,6 +289,32 @@ def _teachers(rows: list[dict]) -> str:
             "the budget; see the spec's note).\n\n")  # fmt: skip
 
 
+def _over_seeds(rows: list[dict], method: str) -> dict[float, list[float]]:
+    """``method``'s STS avg at each CPU-minute milestone, one value per seed (the row "<method>" and its
+    "<method> (seed S)" repeats), only at milestones every seed reached."""
+    runs = [r for r in rows if "avg" in r and (r["name"] == method or r["name"].startswith(f"{method} (seed "))]
+    at = [{m["cpu_minutes"]: m["avg"] for m in r.get("milestones", []) if m["reached"]} for r in runs]
+    shared = set.intersection(*(set(a) for a in at)) if at else set()
+    return {minutes: [a[minutes] for a in at] for minutes in sorted(shared)}
+
+
+def _seeds(rows: list[dict]) -> str:
+    """SCT against SimCSE over seeds: the gap at each milestone beside what seeds alone move each of them."""
+    sct, simcse = _over_seeds(rows, "SCT"), _over_seeds(rows, "SimCSE")
+    shared = [m for m in sct if m in simcse and min(len(sct[m]), len(simcse[m])) > 1]
+    if not shared:
+        return ""
+    parts = []
+    for minutes in shared:
+        (a, sa), (b, sb) = study._mean_sd(sct[minutes]), study._mean_sd(simcse[minutes])
+        gap, noise = a - b, 2 * max(sa, sb)
+        verdict = "within seed noise" if abs(gap) < noise else ("SCT ahead" if gap > 0 else "SimCSE ahead")
+        parts.append(f"{minutes:g} min: SCT {a:.2f} ± {sa:.2f}, SimCSE {b:.2f} ± {sb:.2f} ({len(sct[minutes])} and "
+                     f"{len(simcse[minutes])} seeds), SCT minus SimCSE {gap:+.2f} ({verdict}: |gap| against twice "
+                     f"the larger sd, {noise:.2f})")  # fmt: skip
+    return "**SCT against SimCSE over seeds** (STS avg, mean ± sd): " + "; ".join(parts) + ".\n\n"
+
+
 def _projection(row: dict, target: float) -> str:
     """What the curve's last two points suggest a target would take, at their rate per doubling of CPU time."""
     import math
@@ -320,7 +347,12 @@ def _targets(rows: list[dict]) -> str:
         verdict = "met" if sct["avg"] >= 68 else f"missed by {68 - sct['avg']:.2f}"
         out.append(f"self-supervised SCT at least 68: {sct['avg']:.2f}, {verdict}{_projection(sct, 68)}")
     if sct and simcse:
-        out.append("SCT at least SimCSE + 2 at equal CPU time: SCT minus SimCSE " + ", ".join(_gaps(sct, simcse)))
+        by_seed = _over_seeds(rows, "SCT"), _over_seeds(rows, "SimCSE")
+        shared = [m for m in by_seed[0] if m in by_seed[1]]
+        seeds = min((len(by_seed[i][m]) for m in shared for i in (0, 1)), default=1)
+        gaps = [f"{m:g} min {_mean(by_seed[0][m]) - _mean(by_seed[1][m]):+.2f}" for m in shared]
+        out.append("SCT at least SimCSE + 2 at equal CPU time: SCT minus SimCSE"
+                   + (f" (means of {seeds} seeds)" if seeds > 1 else "") + " " + ", ".join(gaps))  # fmt: skip
     return ("**Targets** (set for a 2-core CPU): " + "; ".join(out) + ".\n\n") if out else ""
 
 
