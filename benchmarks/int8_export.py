@@ -4,9 +4,11 @@
 
 For the shipped 2-layer student (models/minilm-l2-distilled) and all-MiniLM-L6-v2: the torch model
 (`sct encode`), its `sct export-onnx` float32 graph and its `--quantize int8` graph (onnxruntime dynamic int8,
-per channel). Speed: the same corpus sentences, batch and threads for every form, the forms alternated, the
-median over repeats. Score: the seven STS tasks through `sct evaluate`'s harness, on each form. Writes
-benchmarks/results/int8_export.json (docs/speed.md's int8 table is generated from it).
+per channel), each run by onnxruntime and by OpenVINO's CPU plugin (a second runtime for the same graphs, at the
+inference precision the plugin picks for this CPU, recorded). Speed: the same corpus sentences, batch and threads
+for every form, the forms alternated, the median over repeats. Score: the seven STS tasks through `sct
+evaluate`'s harness, on each form. Writes benchmarks/results/int8_export.json (docs/speed.md's int8 table is
+generated from it).
 """
 
 from __future__ import annotations
@@ -25,20 +27,29 @@ from sct.corpus import timing_sentences
 from sct.data import find_data_root, write_json_atomic
 from sct.encode import embed, load_model
 from sct.evaluation.suite import resolve_tasks, run_tasks
-from sct.export import export_onnx
+from sct.export import OnnxEncoder, export_onnx
 from sct.provenance import environment
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = {"minilm-l2-distilled (shipped)": str(ROOT / "models" / "minilm-l2-distilled"),
           "all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2"}  # fmt: skip
-FORMS = ("torch", "onnx_float32", "onnx_int8")
+FORMS = ("torch", "onnx_float32", "onnx_int8", "openvino_float32", "openvino_int8")
 
 
 def _forms(source: str, scratch: Path) -> dict[str, object]:
     export_onnx(source, scratch / "fp32")
     export_onnx(source, scratch / "int8", quantize="int8")
     return {"torch": load_model(source), "onnx_float32": load_model(str(scratch / "fp32")),
-            "onnx_int8": load_model(str(scratch / "int8"))}  # fmt: skip
+            "onnx_int8": load_model(str(scratch / "int8")),
+            "openvino_float32": OnnxEncoder(scratch / "fp32", runtime="openvino"),
+            "openvino_int8": OnnxEncoder(scratch / "int8", runtime="openvino")}  # fmt: skip
+
+
+def _openvino_precision() -> str:
+    """The inference precision OpenVINO's CPU plugin uses by default on this CPU (bf16 where it has bf16 units)."""
+    import openvino as ov
+
+    return ov.Core().get_property("CPU", "INFERENCE_PRECISION_HINT").get_type_name()
 
 
 def main() -> None:
@@ -70,11 +81,14 @@ def main() -> None:
             "int8_speedup_over_torch": round(rate["onnx_int8"] / rate["torch"], 2),
             "int8_sts_difference": round(sts["onnx_int8"] - sts["torch"], 4),
             "float32_export_sts_difference": round(sts["onnx_float32"] - sts["torch"], 4),
+            "openvino_over_onnx_int8": round(max(rate["openvino_float32"], rate["openvino_int8"]) / rate["onnx_int8"],
+                                             2),
         }  # fmt: skip
         rows.append(row)
         print(f"[{name}] {row['sentences_per_second']} STS {row['sts_avg']}", flush=True)
     result = {"command": shlex.join(["python", "benchmarks/int8_export.py", *sys.argv[1:]]),
-              "environment": environment(), "threads": torch.get_num_threads(), "rows": rows}  # fmt: skip
+              "environment": environment(), "threads": torch.get_num_threads(),
+              "openvino_inference_precision": _openvino_precision(), "rows": rows}  # fmt: skip
     write_json_atomic(args.output, result)
     print(f"-> {args.output}")
 

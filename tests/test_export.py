@@ -134,3 +134,53 @@ def test_int8_export_is_smaller_close_in_cosine_and_scored_by_the_same_harness(d
     assert main(["evaluate", str(int8), "--tasks", "STS-B"]) == 0
     assert seen["dim"] == 48
     assert json.loads((int8 / "evaluation.json").read_text())["tasks"]["STS-B"]["spearman"] == 50.0
+
+
+def test_score_at_export_time_equals_scoring_afterwards(distilled_like, tmp_path):
+    from sct.data import find_data_root
+    from sct.errors import SCTError
+
+    try:
+        find_data_root()
+    except SCTError:
+        pytest.skip("no data root here (the SentEval STS files)")
+    out = tmp_path / "int8"
+    assert main(["export-onnx", distilled_like, "-o", str(out), "--quantize", "int8", "--score", "STS-B"]) == 0
+    sts = json.loads((out / "sct_onnx.json").read_text())["sts"]
+    assert sts["tasks"] == ["STS-B"] and sts["difference"] == pytest.approx(sts["export_avg"] - sts["source_avg"])
+    before = json.loads((out / "evaluation.json").read_text())
+    source, export = tmp_path / "source.json", tmp_path / "export.json"
+    assert main(["evaluate", distilled_like, "--tasks", "STS-B", "--output-json", str(source)]) == 0
+    assert main(["evaluate", str(out), "--tasks", "STS-B", "--output-json", str(export)]) == 0
+    assert sts["source_avg"] == pytest.approx(json.loads(source.read_text())["avg"], abs=1e-9)
+    assert sts["export_avg"] == pytest.approx(json.loads(export.read_text())["avg"], abs=1e-9)
+    assert before["avg"] == pytest.approx(sts["export_avg"], abs=1e-9)
+
+
+def test_score_on_bad_tasks_or_data_is_one_line_before_anything_is_exported(distilled_like, tmp_path, capsys):
+    empty_root = tmp_path / "root"
+    (empty_root / "senteval").mkdir(parents=True)
+    cases = {
+        ("--score", "mrpc"): "--score takes STS tasks",
+        ("--score", "STS-B", "--data-dir", str(empty_root)): "sts-test",
+    }
+    for extra, message in cases.items():
+        out = tmp_path / "out"
+        assert main(["export-onnx", distilled_like, "-o", str(out), *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1, err
+        assert not out.exists() and not (tmp_path / "out.incomplete").exists()
+
+
+def test_openvino_runs_the_same_graph_close_to_onnxruntime(distilled_like, tmp_path):
+    pytest.importorskip("openvino")
+    from sct.export import OnnxEncoder, export_onnx
+
+    export_onnx(distilled_like, tmp_path / "onnx")
+    sentences = make_sentences(12, seed=5)
+    a = OnnxEncoder(tmp_path / "onnx").encode(sentences)
+    b = OnnxEncoder(tmp_path / "onnx", runtime="openvino").encode(sentences)
+    cosine = np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    assert a.shape == b.shape and cosine.min() > 0.99  # bfloat16 on CPUs that have it, float32 elsewhere
+    with pytest.raises(ConfigError, match="runtime must be one of"):
+        OnnxEncoder(tmp_path / "onnx", runtime="tensorrt")

@@ -51,3 +51,34 @@ def test_mteb_bad_input_is_one_line(tiny_bert, data_root, tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1, err
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"] and not (tmp_path / "b").exists()
+
+
+def test_mteb_results_become_model_index_metadata_in_the_yaml_and_a_run_s_card(tiny_bert, data_root, tmp_path):
+    import shutil
+
+    import yaml
+
+    from sct.card import with_model_index
+    from sct.evaluation.mteb_sts import SCORED_BY_MTEB
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_bert, run)
+    (run / "run_config.json").write_text("{}")
+    (run / "README.md").write_text("---\ntags:\n- sentence-transformers\n---\n\n# card\n")
+    for attempt in range(2):  # a second run replaces its entries, never repeats them
+        out = tmp_path / f"mteb{attempt}"
+        assert main(["mteb", str(run), "-o", str(out), "--tasks", "STS-B", "--name", "sct/run"]) == 0
+    check = json.loads((out / "sct_check.json").read_text())["rows"][0]
+    written = yaml.safe_load((out / "model-index.yaml").read_text())["model-index"][0]
+    assert written["name"] == "sct/run" and len(written["results"]) == 1
+    entry = written["results"][0]
+    assert entry["dataset"]["type"] == "mteb/stsbenchmark-sts" and entry["dataset"]["split"] == "test"
+    assert entry["metrics"][0] == {"type": "cosine_spearman", "value": round(check["mteb"], 4)}
+    card = (run / "README.md").read_text()
+    meta = yaml.safe_load(card.split("---\n")[1])
+    assert meta["tags"] == ["sentence-transformers"] and meta["model-index"][0]["results"] == [entry]
+    assert card.rstrip().endswith("# card")
+    # sct evaluate's own entries are added beside MTEB's, and MTEB's survive a card refresh
+    refreshed = with_model_index(card, {"tasks": {"STS-B": {"spearman": 50.0}}})
+    sources = [r["source"]["name"] for r in yaml.safe_load(refreshed.split("---\n")[1])["model-index"][0]["results"]]
+    assert sources == [SCORED_BY_MTEB, "sct evaluate"]

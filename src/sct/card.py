@@ -200,23 +200,27 @@ SCORED_BY_SCT = "sct evaluate"  # marks the model-index entries this card writes
 def with_model_index(text: str, evaluation: dict) -> str:
     """The front matter's ``model-index`` gets one entry per STS task scored (Spearman of cosine, SentEval's "all"
     setting), beside sentence-transformers' own STS-B dev entry, so hubs and leaderboards read all seven."""
+    entries = [{
+        "task": {"type": "semantic-similarity", "name": "Semantic Similarity"},
+        "dataset": {"name": f"{task} (SentEval test, all setting)", "type": task.lower()},
+        "metrics": [{"type": "spearman_cosine", "value": round(score["spearman"] / 100, 6), "name": "Spearman Cosine"}],
+        "source": {"name": SCORED_BY_SCT},
+    } for task, score in evaluation.get("tasks", {}).items()]  # fmt: skip
+    return with_model_index_entries(text, SCORED_BY_SCT, entries)
+
+
+def with_model_index_entries(text: str, source: str, entries: list[dict]) -> str:
+    """The front matter's ``model-index`` with the entries from ``source`` replaced by ``entries`` (every other
+    entry kept), so that each scorer's results appear once however often it runs."""
     import yaml
 
-    if not evaluation.get("tasks") or not text.startswith("---\n") or "\n---\n" not in text[4:]:
+    if not entries or not text.startswith("---\n") or "\n---\n" not in text[4:]:
         return text
     cut = text.index("\n---\n", 4)
     meta = yaml.safe_load(text[4:cut]) or {}
     index = meta.setdefault("model-index", [{"name": "SentenceTransformer", "results": []}])
-    results = [r for r in index[0].setdefault("results", []) if r.get("source", {}).get("name") != SCORED_BY_SCT]
-    for task, score in evaluation["tasks"].items():
-        results.append({
-            "task": {"type": "semantic-similarity", "name": "Semantic Similarity"},
-            "dataset": {"name": f"{task} (SentEval test, all setting)", "type": task.lower()},
-            "metrics": [{"type": "spearman_cosine", "value": round(score["spearman"] / 100, 6),
-                         "name": "Spearman Cosine"}],
-            "source": {"name": SCORED_BY_SCT},
-        })  # fmt: skip
-    index[0]["results"] = results
+    results = [r for r in index[0].setdefault("results", []) if r.get("source", {}).get("name") != source]
+    index[0]["results"] = results + entries
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
     return "---\n" + front + text[cut + 1 :]
 

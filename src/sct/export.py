@@ -77,16 +77,23 @@ def _write_graph(model, path: Path, opset: int) -> None:
 
 def export_onnx(
     model_name: str, output_dir: str | Path, max_seq_length: int | None = None, opset: int = 17,
-    quantize: str = "none",
+    quantize: str = "none", score: tuple[Any, dict[str, bool]] | None = None,
 ) -> dict:  # fmt: skip
     """Export ``model_name`` into ``output_dir`` (model.onnx, tokenizer files, sct_onnx.json); returns the config.
 
     ``quantize="int8"``: the checked float32 graph then gets int8 weights (onnxruntime's dynamic quantisation,
     per channel); its embeddings differ from float32 by far more than 1e-4, so what it costs is measured as a
-    score (`sct evaluate DIR`), and the difference on the check sentences is recorded.
+    score, and the difference on the check sentences is recorded.
+    ``score=(data_root, tasks)``: the source model and the export are both scored by `sct evaluate`'s harness
+    before the export is moved into place, so its metadata says what the export costs (``sts`` in
+    sct_onnx.json; the export's full result in its evaluation.json, as `sct evaluate DIR` would write it).
     """
     if quantize not in QUANTIZATIONS:
         raise ConfigError(f"--quantize must be one of {', '.join(QUANTIZATIONS)}, got {quantize!r}")
+    if score is not None:
+        from sct.evaluation.suite import check_sts_data
+
+        check_sts_data(*score)  # missing or bad STS files are one line before anything is exported
     from sct.models import load_student
 
     output = Path(output_dir)
@@ -112,6 +119,8 @@ def export_onnx(
     mark(work, "export")
     try:
         config = _export_into(work, model, model_name, kinds, opset, quantize)
+        if score is not None:
+            _score_into(work, model, config, *score)
     except Exception:
         shutil.rmtree(work, ignore_errors=True)  # nothing half-written is left looking like an export
         raise
@@ -172,25 +181,41 @@ def _quantize_int8(work: Path, config: dict, reference: np.ndarray) -> None:
     )
 
 
-class OnnxEncoder:
-    """Runs an `sct export-onnx` directory with onnxruntime; ``encode`` behaves like SentenceTransformer's."""
+RUNTIMES = ("onnxruntime", "openvino")
 
-    def __init__(self, path: str | Path, threads: int | None = None) -> None:
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise ConfigError("onnxruntime is not installed: pip install 'sct[onnx]'") from exc
+
+def _score_into(work: Path, model: Any, config: dict, root: Any, tasks: dict[str, bool]) -> None:
+    """The STS avg of the source model and of the export in ``work``, recorded in its sct_onnx.json."""
+    from sct.evaluation.suite import run_tasks
+    from sct.report import EVALUATION_JSON
+
+    source = run_tasks(model, root, tasks)
+    exported = run_tasks(OnnxEncoder(work), root, tasks)
+    config["sts"] = {"tasks": list(exported["tasks"]), "source_avg": source["avg"], "export_avg": exported["avg"],
+                     "difference": exported["avg"] - source["avg"]}  # fmt: skip
+    write_json_atomic(work / EVALUATION_JSON, exported)
+    write_json_atomic(work / EXPORT_CONFIG, config)
+
+
+class OnnxEncoder:
+    """Runs an `sct export-onnx` directory; ``encode`` behaves like SentenceTransformer's.
+
+    ``runtime``: onnxruntime (the default), or OpenVINO's CPU plugin on the same graph, at the inference
+    precision that plugin picks for this CPU (bfloat16 where the CPU has bfloat16 instructions, float32 elsewhere).
+    """
+
+    def __init__(self, path: str | Path, threads: int | None = None, runtime: str = "onnxruntime") -> None:
         import torch
         from transformers import AutoTokenizer
 
+        if runtime not in RUNTIMES:
+            raise ConfigError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
         path = Path(path)
         self.config = json.loads((path / EXPORT_CONFIG).read_text())
         self.max_seq_length = int(self.config["max_seq_length"])
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or torch.get_num_threads()
-        self.session = ort.InferenceSession(str(path / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+        threads = threads or torch.get_num_threads()
+        self._run = (_openvino if runtime == "openvino" else _onnxruntime)(path / MODEL_FILE, threads)
 
     def get_embedding_dimension(self) -> int:
         return int(self.config["dimension"])
@@ -211,7 +236,31 @@ class OnnxEncoder:
                                     max_length=self.max_seq_length, return_tensors="np")  # fmt: skip
             feeds = {"input_ids": tokens["input_ids"].astype(np.int64),
                      "attention_mask": tokens["attention_mask"].astype(np.int64)}  # fmt: skip
-            out[index] = self.session.run(None, feeds)[0]
+            out[index] = self._run(feeds)
         if normalize_embeddings:
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out
+
+
+def _onnxruntime(graph: Path, threads: int):
+    """The graph in an onnxruntime CPU session: feeds -> the sentence embeddings."""
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise ConfigError("onnxruntime is not installed: pip install 'sct[onnx]'") from exc
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+    return lambda feeds: session.run(None, feeds)[0]
+
+
+def _openvino(graph: Path, threads: int):
+    """The graph compiled by OpenVINO's CPU plugin (latency hint, ``threads`` threads)."""
+    try:
+        import openvino as ov
+    except ImportError as exc:
+        raise ConfigError("openvino is not installed: pip install 'sct[openvino]'") from exc
+    compiled = ov.Core().compile_model(str(graph), "CPU", {"PERFORMANCE_HINT": "LATENCY",
+                                                           "INFERENCE_NUM_THREADS": threads})  # fmt: skip
+    return lambda feeds: compiled(feeds)[0]

@@ -99,11 +99,30 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_export_onnx(args: argparse.Namespace) -> int:
     from sct.export import export_onnx
 
-    config = export_onnx(args.model, args.output, args.max_seq_length, args.opset, args.quantize)
+    score = None
+    if args.score:
+        from sct.data import find_data_root
+        from sct.evaluation.sts import TASK_ORDER
+        from sct.evaluation.suite import resolve_tasks
+
+        tasks = resolve_tasks(args.score)
+        other = [t for t in tasks if t not in TASK_ORDER]
+        if other:
+            raise ConfigError(f"--score takes STS tasks ({', '.join(TASK_ORDER)}), not {', '.join(other)}")
+        score = (find_data_root(args.data_dir), tasks)
+    config = export_onnx(args.model, args.output, args.max_seq_length, args.opset, args.quantize, score)
     print(f"{args.output}: {config['modules']} -> ONNX opset {config['opset']}, {config['dimension']}-d, "
           f"max abs difference to torch {config['check_max_abs_difference']:.1e}"
-          + (f"; int8 weights (min cosine to float32 {config['int8_check_min_cosine']:.4f}: score it with "
-             f"`sct evaluate {args.output}`)" if args.quantize == "int8" else ""))  # fmt: skip
+          + (f"; int8 weights (min cosine to float32 {config['int8_check_min_cosine']:.4f})"
+             if args.quantize == "int8" else ""))  # fmt: skip
+    if "sts" in config:
+        sts = config["sts"]
+        print(
+            f"STS avg ({len(sts['tasks'])} tasks): source {sts['source_avg']:.2f}, export {sts['export_avg']:.2f} "
+            f"({sts['difference']:+.2f})"
+        )
+    elif args.quantize == "int8":
+        print(f"score what int8 costs with `sct evaluate {args.output}` (or export with --score)")
     return 0
 
 

@@ -170,11 +170,34 @@ def cmd_mteb(args: argparse.Namespace) -> int:
     write_json_atomic(output / "sct_check.json", {"model": args.model, "mteb_model_name": name, "rows": rows,
                       "max_abs_difference": worst, "command": shlex.join(["sct", *sys.argv[1:]]),
                       "environment": environment()})  # fmt: skip
-    print(f"mteb result files: {output / 'results'}; check: {output / 'sct_check.json'}")
+    _write_mteb_model_index(args.model, name, rows, output)
+    print(
+        f"mteb result files: {output / 'results'}; check: {output / 'sct_check.json'}; model-index: "
+        f"{output / 'model-index.yaml'}"
+    )
     if worst > 0.01:
         print(f"sct mteb: MTEB and sct evaluate differ by {worst:.4f} (> 0.01) on the same pairs", file=sys.stderr)
         return 1
     return 0
 
 
-MTEB_OUTPUTS = ("results", "sct_check.json")  # what sct mteb writes into its --output-dir
+MTEB_OUTPUTS = ("results", "sct_check.json", "model-index.yaml")  # what sct mteb writes into its --output-dir
+
+
+def _write_mteb_model_index(model: str, name: str, rows: list[dict[str, Any]], output: Path) -> None:
+    """The results as model-index metadata: a YAML file beside mteb's, and in a run directory's model card (its
+    earlier MTEB entries replaced, sct evaluate's kept)."""
+    import yaml
+
+    from sct.card import with_model_index_entries
+    from sct.data import write_lines_atomic
+    from sct.evaluation.mteb_sts import SCORED_BY_MTEB, model_index_entries
+
+    entries = model_index_entries(rows)
+    text = yaml.safe_dump({"model-index": [{"name": name, "results": entries}]}, sort_keys=False)
+    write_lines_atomic(output / "model-index.yaml", text.rstrip("\n").split("\n"))
+    readme = Path(model) / "README.md"
+    if (Path(model) / "run_config.json").is_file() and readme.is_file():
+        card = with_model_index_entries(readme.read_text(), SCORED_BY_MTEB, entries)
+        write_lines_atomic(readme, card.rstrip("\n").split("\n"))
+        print(f"model card's model-index updated: {readme}")

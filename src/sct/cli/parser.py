@@ -132,8 +132,14 @@ def _add_export_onnx(sub) -> None:
     export.add_argument("--opset", type=int, default=17)
     export.add_argument(
         "--quantize", choices=["none", "int8"], default="none",
-        help="int8: int8 weights (onnxruntime dynamic quantisation); score it with `sct evaluate DIR`",
+        help="int8: int8 weights (onnxruntime dynamic quantisation); its cost is a score: see --score",
     )  # fmt: skip
+    export.add_argument(
+        "--score", nargs="?", const="sts", metavar="TASKS",
+        help="score the source model and the export with sct evaluate's harness before the export is moved into "
+        "place and record both STS averages in its sct_onnx.json (TASKS: sts, the default, or STS tasks by name)",
+    )  # fmt: skip
+    add_data_dir(export)
 
 
 def _add_encode_search(sub) -> None:

@@ -56,3 +56,30 @@ def run_mteb(model: Any, senteval_dir: Path, tasks: list[str], output_dir: Path,
                            overwrite_strategy="always", show_progress_bar=False)  # fmt: skip
     by_mteb_name = {r.task_name: r.scores["test"][0]["cosine_spearman"] * 100 for r in result.task_results}
     return {task: by_mteb_name[MTEB_NAMES[task]] for task in tasks}
+
+
+SCORED_BY_MTEB = "MTEB (sct mteb, local SentEval pairs)"  # marks the model-index entries sct mteb writes
+
+
+def model_index_entries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``sct mteb``'s per-task results as model-index entries in MTEB's layout (task type STS, the hub dataset and
+    revision mteb's task names, main score cosine_spearman x 100), the local data said in the dataset's name."""
+    import mteb
+
+    entries = []
+    for row in rows:
+        dataset = mteb.get_task(row["mteb_name"]).metadata.dataset
+        entries.append({
+            "task": {"type": "STS"},
+            "dataset": {"type": dataset["path"], "name": f"MTEB {row['mteb_name']} ({_LOCAL_PAIRS[row['task']]})",
+                        "config": "default", "split": "test", "revision": dataset["revision"]},
+            "metrics": [{"type": "cosine_spearman", "value": round(row["mteb"], 4)}],
+            "source": {"name": SCORED_BY_MTEB},
+        })  # fmt: skip
+    return entries
+
+
+_LOCAL_PAIRS = {"STS12": "SentEval's pairs, the same as MTEB's", "STS13": "SentEval's pairs, the same as MTEB's",
+                "STS14": "SentEval's pairs, the same as MTEB's", "STS15": "SentEval's pairs, the same as MTEB's",
+                "STS16": "SentEval's pairs, the same as MTEB's", "STS-B": "SentEval's pairs, the same as MTEB's",
+                "SICK-R": "SentEval's 4,927 test pairs, not MTEB's 9,927"}  # fmt: skip
