@@ -439,8 +439,10 @@ def _openvino_verdict(data: dict) -> str:
             f"{s[best] / s['onnx_int8']:.2f}x onnxruntime int8's speed, STS {a[best] - a['onnx_int8']:+.2f}"
         )
     precision = data.get("openvino_inference_precision", "?")
-    verdict = ("faster at the same score on every model: kept as `--runtime openvino`" if all(wins) else
-               "not faster at the same score on every model: not offered as a runtime")  # fmt: skip
+    verdict = ("faster at the same score on every model, so worth offering as a runtime of `sct encode` and "
+               "`sct evaluate` (not done yet)" if all(wins) else "not faster than onnxruntime int8 at the same score "
+               "on every model, so sct offers it only as `OnnxEncoder(DIR, runtime=\"openvino\")` for measurements "
+               "like this one, not as a runtime of its commands")  # fmt: skip
     return (f"OpenVINO (its CPU plugin on the same graphs; default inference precision on this CPU: {precision}): "
             + "; ".join(parts) + f". Verdict: {verdict}.\n")  # fmt: skip
 

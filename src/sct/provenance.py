@@ -9,11 +9,11 @@ from typing import Any
 
 from sct.data import REPO_ROOT
 
-CODE_PATHS = ("src", "scripts", "benchmarks", "tests", "pyproject.toml", "Makefile")
+CODE_PATHS = ("src", "scripts", "benchmarks", "tests", "pyproject.toml", "Makefile", ":(exclude)benchmarks/results")
 
 
 def git_commit() -> str | None:
-    """The sct commit, with ``-dirty`` when tracked code (not docs) differs from it.
+    """The sct commit, with ``-dirty`` when tracked code (not docs or benchmark results) differs from it.
 
     Outside a git checkout (a copied tree on a remote machine) ``$SCT_COMMIT`` names it, else None.
     """
@@ -22,7 +22,7 @@ def git_commit() -> str | None:
         head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True)
         if head.returncode != 0:
             return os.environ.get("SCT_COMMIT")
-        # Only what can change a result counts; edited docs do not make a run dirty.
+        # Only what can change a result counts; edited docs and result files do not make a run dirty.
         status = subprocess.run(
             [*git, "status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS], capture_output=True, text=True
         )
