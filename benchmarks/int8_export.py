@@ -1,5 +1,6 @@
 """What an int8 export costs and buys: sentences/s and STS avg of each model form, side by side.
 
+  .venv/bin/pip install -c constraints.txt -e ".[openvino]"
   .venv/bin/python benchmarks/int8_export.py [--sentences 4000] [--repeats 3] [--batch-size 32]
 
 For the shipped 2-layer student (models/minilm-l2-distilled) and all-MiniLM-L6-v2: the torch model

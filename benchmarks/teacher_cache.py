@@ -1,5 +1,6 @@
 """How fast the teacher cache is built, and what a lower-precision teacher costs in STS.
 
+  .venv/bin/pip install -c constraints.txt -e ".[openvino]"
   .venv/bin/python benchmarks/teacher_cache.py [--sentences 4096] [--teacher sentence-transformers/all-mpnet-base-v2]
 
 The cache is built through the code distillation uses (`sct.teacher.teacher_embeddings`, a fresh cache folder each
