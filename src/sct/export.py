@@ -159,13 +159,19 @@ def _export_into(work: Path, model: Any, model_name: str, kinds: list[str], opse
     return config
 
 
-def _quantize_int8(work: Path, config: dict, reference: np.ndarray) -> None:
-    """Replace the float32 graph with int8 weights (dynamic activations), recording what changed."""
+def int8_graph(source: Path, target: Path) -> None:
+    """``source``'s float32 ONNX graph written to ``target`` with int8 weights: onnxruntime's dynamic quantisation,
+    per channel (activations are quantised at run time)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
+
+
+def _quantize_int8(work: Path, config: dict, reference: np.ndarray) -> None:
+    """Replace the float32 graph with int8 weights (dynamic activations), recording what changed."""
     float_graph = work / MODEL_FILE
     quantized = work / "model.int8.onnx"
-    quantize_dynamic(str(float_graph), str(quantized), weight_type=QuantType.QInt8, per_channel=True)
+    int8_graph(float_graph, quantized)
     quantized.replace(float_graph)
     exported = OnnxEncoder(work).encode(_CHECK_SENTENCES)
     config.update(

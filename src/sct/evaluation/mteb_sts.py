@@ -69,9 +69,10 @@ def model_index_entries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     entries = []
     for row in rows:
         dataset = mteb.get_task(row["mteb_name"]).metadata.dataset
+        pairs = _OTHER_PAIRS.get(row["task"], _SAME_PAIRS)
         entries.append({
             "task": {"type": "STS"},
-            "dataset": {"type": dataset["path"], "name": f"MTEB {row['mteb_name']} ({_LOCAL_PAIRS[row['task']]})",
+            "dataset": {"type": dataset["path"], "name": f"MTEB {row['mteb_name']} ({pairs})",
                         "config": "default", "split": "test", "revision": dataset["revision"]},
             "metrics": [{"type": "cosine_spearman", "value": round(row["mteb"], 4)}],
             "source": {"name": SCORED_BY_MTEB},
@@ -79,7 +80,5 @@ def model_index_entries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return entries
 
 
-_LOCAL_PAIRS = {"STS12": "SentEval's pairs, the same as MTEB's", "STS13": "SentEval's pairs, the same as MTEB's",
-                "STS14": "SentEval's pairs, the same as MTEB's", "STS15": "SentEval's pairs, the same as MTEB's",
-                "STS16": "SentEval's pairs, the same as MTEB's", "STS-B": "SentEval's pairs, the same as MTEB's",
-                "SICK-R": "SentEval's 4,927 test pairs, not MTEB's 9,927"}  # fmt: skip
+_SAME_PAIRS = "SentEval's pairs, the same as MTEB's"
+_OTHER_PAIRS = {"SICK-R": "SentEval's 4,927 test pairs, not MTEB's 9,927"}  # where the local data is not MTEB's
