@@ -341,7 +341,7 @@ def _targets(rows: list[dict]) -> str:
         gap = 75 - best["avg"]
         out.append(f"distilled 2-layer student at least 75 (stretch 77): {best['name']} {best['avg']:.2f}, "
                    + ("met" + (", stretch met" if best["avg"] >= 77 else f", stretch missed by {77 - best['avg']:.2f}")
-                      if gap <= 0 else f"missed by {gap:.2f}") + _projection(best, 75))  # fmt: skip
+                      if gap <= 0 else f"missed by {gap:.2f}") + _projection(best, 75 if gap > 0 else 77))  # fmt: skip
     sct, simcse = done.get("SCT"), done.get("SimCSE")
     if sct:
         verdict = "met" if sct["avg"] >= 68 else f"missed by {68 - sct['avg']:.2f}"
