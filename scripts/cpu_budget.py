@@ -233,7 +233,9 @@ def budget_curve_block() -> str:
         "distillation row's first point comes late because building the teacher cache is charged first.\n\n"
         "![budget curve](../results/study/budget_curve.png)\n\n"
     )
-    text += _dev_shapes(data["rows"]) + _sct_on_cd(data["rows"]) + _teachers(data["rows"]) + _seeds(data["rows"])
+    common = data["spec"].get("common", [])
+    text += _dev_shapes(data["rows"]) + _sct_on_cd(data["rows"], common) + _teachers(data["rows"], common)
+    text += _seeds(data["rows"])
     text += _targets(data["rows"])
     if left:
         text += "Not run yet (the spec's later rows): " + "; ".join(left) + ".\n\n"
@@ -261,22 +263,35 @@ def _gaps(row: dict, base: dict) -> list[str]:
             for m in row.get("milestones", []) if m["reached"] and m["cpu_minutes"] in theirs]  # fmt: skip
 
 
-def _sct_on_cd(rows: list[dict]) -> str:
+def _schedule_note(row: dict, base: dict, common: list[str]) -> str:
+    """Where two compared rows' learning-rate schedules differ (--max-steps), at equal CPU time their learning
+    rates differ too: a clause saying so, for beside the gaps."""
+    steps = [_flags([*common, *r.get("args", [])]).get("--max-steps") for r in (row, base)]
+    if steps[0] == steps[1] or None in steps:
+        return ""
+    return (f"on {int(steps[0]):,}- and {int(steps[1]):,}-step schedules, so their learning rates at equal CPU time "
+            "differ too")  # fmt: skip
+
+
+def _sct_on_cd(rows: list[dict], common: list[str]) -> str:
     """Does adding L_SCT help L_CD from the same teacher? Their STS avg at the milestones both reached."""
     done = {r["name"]: r for r in rows if "avg" in r}
     parts = []
     for name, joint in done.items():
         if not name.startswith("L_SCT + L_CD, ") or name.removeprefix("L_SCT + ") not in done:
             continue
-        gaps = _gaps(joint, done[name.removeprefix("L_SCT + ")])
+        cd = done[name.removeprefix("L_SCT + ")]
+        gaps = _gaps(joint, cd)
         if gaps:
-            parts.append(f"{name.removeprefix('L_SCT + L_CD, ')}: L_SCT + L_CD minus L_CD " + ", ".join(gaps))
+            note = _schedule_note(joint, cd, common)
+            parts.append(f"{name.removeprefix('L_SCT + L_CD, ')}: L_SCT + L_CD minus L_CD " + ", ".join(gaps)
+                         + (f" ({note})" if note else ""))  # fmt: skip
     if not parts:
         return ""
     return "**Does L_SCT help L_CD?** STS avg at equal CPU time, " + "; ".join(parts) + ".\n\n"
 
 
-def _teachers(rows: list[dict]) -> str:
+def _teachers(rows: list[dict], common: list[str]) -> str:
     """Which teacher buys more at equal CPU time: L_CD from all-mpnet-base-v2 against L_CD from all-MiniLM-L6-v2."""
     done = {r["name"]: r for r in rows if "avg" in r}
     big, small = done.get("L_CD, teacher all-mpnet-base-v2"), done.get("L_CD, teacher all-MiniLM-L6-v2")
@@ -284,9 +299,10 @@ def _teachers(rows: list[dict]) -> str:
         return ""
     gaps = _gaps(big, small)
     return ("**Which teacher?** L_CD from all-mpnet-base-v2 minus L_CD from all-MiniLM-L6-v2 at equal CPU time: "
-            + ", ".join(gaps) + " (the all-mpnet-base-v2 row trains on 20,000 of the sentences with random teacher "
-            "queues, since its teacher encodes about 25-50 sentences per second here and its cache is charged to "
-            "the budget; see the spec's note).\n\n")  # fmt: skip
+            + ", ".join(gaps) + " (" + (f"{note}; " if (note := _schedule_note(big, small, common)) else "")
+            + "the all-mpnet-base-v2 row trains on 20,000 of the sentences with random teacher queues, since its "
+            "teacher encodes about 25-50 sentences per second here and its cache is charged to the budget; see the "
+            "spec's note).\n\n")  # fmt: skip
 
 
 def _over_seeds(rows: list[dict], method: str) -> dict[float, list[float]]:
