@@ -211,14 +211,17 @@ def budget_curve_block() -> str:
         "| method | milestone (CPU min) | model as of (CPU min) | STS avg | best STS-B dev | at step | wall minutes |",
         "|---|---|---|---|---|---|---|",
     ]
-    for row in data["rows"]:
+    common = data["spec"].get("common", [])
+    rows = [_settled(row, common) for row in data["rows"]]
+    for row in rows:
         if "avg" not in row or " (seed " in row["name"]:  # other seeds: the seeds paragraph, not the curve
             continue
         points = [m for m in row.get("milestones", []) if m["reached"]]
         series[row["name"]] = [(m["at_cpu_minutes"], m["avg"]) for m in points]
         for m in points:
+            ended = " (run ended at its last step)" if m.get("after_last_step") else ""
             lines.append(
-                f"| {row['name']} | {m['cpu_minutes']:g} | {m['at_cpu_minutes']:.1f} | {m['avg']:.2f} | "
+                f"| {row['name']} | {m['cpu_minutes']:g}{ended} | {m['at_cpu_minutes']:.1f} | {m['avg']:.2f} | "
                 f"{m['best_dev_spearman']:.2f} | {m['best_step']} | {m['at_wall_minutes']:.1f} |"
             )
     plot_xy({n: p for n, p in series.items() if p}, STUDY / "budget_curve.png",
@@ -230,16 +233,29 @@ def budget_curve_block() -> str:
         "\n".join(lines)
         + "\n\nA milestone's model is the best checkpoint at the first save past it (saves come with the dev "
         "evaluations, every 128 steps), so each point is drawn at the CPU time that model had actually cost; a "
-        "distillation row's first point comes late because building the teacher cache is charged first.\n\n"
+        "distillation row's first point comes late because building the teacher cache is charged first. A run that "
+        "finished its schedule (--max-steps) before a milestone's CPU time stands for that milestone with its final "
+        "model, which any longer budget gives too (marked \"run ended at its last step\", drawn at the CPU time it "
+        "took).\n\n"
         "![budget curve](../results/study/budget_curve.png)\n\n"
     )
-    common = data["spec"].get("common", [])
-    text += _dev_shapes(data["rows"]) + _sct_on_cd(data["rows"], common) + _teachers(data["rows"], common)
-    text += _seeds(data["rows"])
-    text += _targets(data["rows"])
+    text += _dev_shapes(rows) + _sct_on_cd(rows, common) + _teachers(rows, common)
+    text += _seeds(rows)
+    text += _targets(rows)
     if left:
         text += "Not run yet (the spec's later rows): " + "; ".join(left) + ".\n\n"
     return text + study._provenance(data, STUDY / "budget-curve-l2.json") + "\n"
+
+
+def _settled(row: dict, common: list[str]) -> dict:
+    """``row`` with the milestones past the end of its schedule counted as reached: a run that took every step of
+    --max-steps before a milestone's CPU time has its final model there, the one any longer budget gives. A milestone
+    past a shorter --time-budget stays unreached: more time would have trained further."""
+    max_steps = _flags([*common, *row.get("args", [])]).get("--max-steps")
+    if not max_steps or row.get("steps", 0) < int(max_steps):
+        return row
+    settled = [m if m["reached"] else {**m, "reached": True, "after_last_step": True} for m in row["milestones"]]
+    return {**row, "milestones": settled}
 
 
 def _dev_shapes(rows: list[dict]) -> str:

@@ -73,8 +73,8 @@ def test_the_fast_student_preset_is_the_readme_recipe_s_flags():
     """`--preset distill-fast-l2` gives the same run as the flags the budget curve (and the shipped student) used."""
     flags = ("--views identical --preset distill-minilm-l2 --teacher sentence-transformers/all-MiniLM-L6-v2 "
              "--sct-weight 0 --teacher-queue-init teacher --batch-order length --freeze-word-embeddings --precision "
-             "bfloat16 --max-steps 12000 --warmup-ratio 0.01 --eval-steps 128 --patience 0 --time-budget 120 "
-             "--milestones 15,30,60,120").split()  # fmt: skip
+             "bfloat16 --max-steps 20000 --warmup-ratio 0.01 --eval-steps 128 --patience 0 --time-budget 240 "
+             "--milestones 15,30,60,120,240").split()  # fmt: skip
 
     def settings(*argv: str) -> dict:
         config = _train_config(build_parser().parse_args(["distill", "s.txt", "-o", "out", *argv]), "distill")

@@ -48,3 +48,16 @@ def test_schedule_note_only_where_max_steps_differ(cpu_budget):
         [{**cd, "name": "L_CD, teacher T"}, {**joint, "name": "L_SCT + L_CD, teacher T"}], common
     )
     assert "L_SCT + L_CD minus L_CD 15 min -1.00 (on 12,000- and 20,000-step schedules" in text
+
+
+def test_a_run_that_finished_its_schedule_stands_for_the_later_milestones(cpu_budget):
+    common = ["--max-steps", "12000"]
+    finished = {**_row("L_CD", [(15, 70.0)], ["--max-steps", "20000"]), "steps": 20000}
+    finished["milestones"].append({"cpu_minutes": 240, "at_cpu_minutes": 224.0, "avg": 76.0, "reached": False})
+    shown = cpu_budget._settled(finished, common)["milestones"]
+    assert [m["reached"] for m in shown] == [True, True] and shown[1].get("after_last_step")
+    assert finished["milestones"][1]["reached"] is False  # the JSON's record is not changed
+    # stopped by a shorter --time-budget, 3,000 of 12,000 steps: a later milestone is not what more time would give
+    cut = {**_row("SCT", [(15, 63.0)], ["--time-budget", "30"]), "steps": 3000}
+    cut["milestones"].append({"cpu_minutes": 60, "at_cpu_minutes": 30.1, "avg": 63.0, "reached": False})
+    assert [m["reached"] for m in cpu_budget._settled(cut, common)["milestones"]] == [True, False]

@@ -64,3 +64,10 @@ def test_the_committed_student_loads_from_a_fresh_clone_and_its_card_matches_its
         card = (path / "README.md").read_text()
         row = " | ".join(f"{scores['tasks'][t]['spearman']:.2f}" for t in scores["tasks"])
         assert len(scores["tasks"]) == 7 and f"| this model | {row} | {scores['avg']:.2f} |" in card
+
+
+def test_the_committed_student_was_trained_by_the_readme_recipe():
+    """The README says the shipped student is what `--preset distill-fast-l2` makes: its run record must agree."""
+    preset = json.loads((ROOT / "src" / "sct" / "presets" / "distill-fast-l2.json").read_text())["settings"]
+    config = json.loads((ROOT / "models" / "minilm-l2-distilled" / "run_config.json").read_text())["config"]
+    assert {k: config.get(k) for k in preset} == preset
