@@ -235,7 +235,7 @@ def budget_curve_block() -> str:
         "evaluations, every 128 steps), so each point is drawn at the CPU time that model had actually cost; a "
         "distillation row's first point comes late because building the teacher cache is charged first. A run that "
         "finished its schedule (--max-steps) before a milestone's CPU time stands for that milestone with its final "
-        "model, which any longer budget gives too (marked \"run ended at its last step\", drawn at the CPU time it "
+        'model, which any longer budget gives too (marked "run ended at its last step", drawn at the CPU time it '
         "took).\n\n"
         "![budget curve](../results/study/budget_curve.png)\n\n"
     )
@@ -254,7 +254,9 @@ def _settled(row: dict, common: list[str]) -> dict:
     max_steps = _flags([*common, *row.get("args", [])]).get("--max-steps")
     if not max_steps or row.get("steps", 0) < int(max_steps):
         return row
-    settled = [m if m["reached"] else {**m, "reached": True, "after_last_step": True} for m in row["milestones"]]
+    settled = [
+        m if m["reached"] else {**m, "reached": True, "after_last_step": True} for m in row.get("milestones", [])
+    ]
     return {**row, "milestones": settled}
 
 

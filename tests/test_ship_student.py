@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sct.presets import load_preset
 from tests.test_card import _two_step_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +69,6 @@ def test_the_committed_student_loads_from_a_fresh_clone_and_its_card_matches_its
 
 def test_the_committed_student_was_trained_by_the_readme_recipe():
     """The README says the shipped student is what `--preset distill-fast-l2` makes: its run record must agree."""
-    preset = json.loads((ROOT / "src" / "sct" / "presets" / "distill-fast-l2.json").read_text())["settings"]
+    preset = load_preset("distill-fast-l2", "distill")["settings"]
     config = json.loads((ROOT / "models" / "minilm-l2-distilled" / "run_config.json").read_text())["config"]
     assert {k: config.get(k) for k in preset} == preset
