@@ -72,7 +72,8 @@ def test_frozen_word_embeddings_keep_their_values_while_the_layers_train(tiny_be
     assert json.loads((out / "run_config.json").read_text())["config"]["freeze_word_embeddings"] is True
 
 
-def test_bfloat16_runs_the_encoder_under_cpu_autocast(tiny_bert, pairs_file, dev_file, tmp_path, monkeypatch):
+def _watch_encoder_dtypes(monkeypatch) -> list[torch.dtype]:
+    """The dtype of every product of the student's first query projection, as the runs below make them."""
     from sct import models
 
     seen: list[torch.dtype] = []
@@ -85,11 +86,50 @@ def test_bfloat16_runs_the_encoder_under_cpu_autocast(tiny_bert, pairs_file, dev
         return model, info
 
     monkeypatch.setattr(models, "load_student", load_and_watch)
+    return seen
+
+
+def test_bfloat16_runs_the_encoder_under_cpu_autocast(tiny_bert, pairs_file, dev_file, tmp_path, monkeypatch):
+    seen = _watch_encoder_dtypes(monkeypatch)
+    monkeypatch.setattr("sct.precision.fast_bfloat16", lambda device: True)  # as on a CPU with a bf16 path
     assert main(_args(tiny_bert, pairs_file, dev_file, tmp_path / "run", "--precision", "bfloat16")) == 0
     assert seen and torch.bfloat16 in seen, "the encoder's products ran in bf16"
     seen.clear()
     assert main(_args(tiny_bert, pairs_file, dev_file, tmp_path / "plain")) == 0
     assert seen and set(seen) == {torch.float32}
+
+
+def test_bfloat16_falls_back_to_float32_where_the_cpu_has_no_fast_path(
+    tiny_bert, pairs_file, dev_file, tmp_path, monkeypatch, caplog
+):
+    seen = _watch_encoder_dtypes(monkeypatch)
+    monkeypatch.setattr("sct.precision.fast_bfloat16", lambda device: False)  # as on an AVX2-only CPU
+    out = tmp_path / "run"
+    with caplog.at_level("WARNING", logger="sct.precision"):
+        assert main(_args(tiny_bert, pairs_file, dev_file, out, "--precision", "bfloat16")) == 0
+    assert seen and set(seen) == {torch.float32}, "no product ran in bf16"
+    warnings = [r.getMessage() for r in caplog.records if r.name == "sct.precision"]
+    assert len(warnings) == 1 and "--precision bfloat16" in warnings[0] and "using float32" in warnings[0]
+    recorded = json.loads((out / "run_config.json").read_text())
+    assert recorded["config"]["precision"] == "float32"
+    assert recorded["precision_fallback"]["requested"] == {"precision": "bfloat16"}
+    assert recorded["precision_fallback"]["used"] == {"precision": "float32"}
+
+
+def test_precision_resolution_touches_only_the_bfloat16_requests(monkeypatch):
+    from sct.config import TrainConfig
+    from sct.precision import resolve_precision
+
+    monkeypatch.setattr("sct.precision.fast_bfloat16", lambda device: False)
+    config = TrainConfig("f", "o", objective="distill", precision="auto", teacher_precision="bfloat16")
+    resolved, record = resolve_precision(config, "cpu")
+    assert (resolved.precision, resolved.teacher_precision) == ("auto", "float32")
+    assert record["requested"] == {"teacher_precision": "bfloat16"}
+    plain = TrainConfig("f", "o", precision="float32")
+    assert resolve_precision(plain, "cpu") == (plain, None)
+    monkeypatch.setattr("sct.precision.fast_bfloat16", lambda device: True)
+    fast = TrainConfig("f", "o", precision="bfloat16")
+    assert resolve_precision(fast, "cpu") == (fast, None)
 
 
 def test_length_bucketed_run_resumes_bit_for_bit(tiny_bert, pairs_file, dev_file, tmp_path, monkeypatch):

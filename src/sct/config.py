@@ -133,7 +133,8 @@ class TrainConfig:
     amp: bool = option(True, "no mixed precision even on CUDA", kind="negate")
     precision: str = option(
         "auto", "auto: fp16 mixed precision on CUDA, float32 on the CPU; float32; bfloat16: bf16 autocast (CPU or "
-        "GPU; the SCT objective stays float32)", choices=PRECISIONS, preset=True,
+        "GPU; the SCT objective stays float32) where the device has a fast bf16 path, float32 with a warning "
+        "elsewhere (an AVX2-only CPU)", choices=PRECISIONS, preset=True,
     )  # fmt: skip
     batch_order: str = option(
         "random", "random (the paper): shuffled batches; length: shuffled pools of 50 batches sorted by length (less "
@@ -173,7 +174,8 @@ class TrainConfig:
         True, "cache the teacher's embeddings without L2 normalisation", kind="negate", commands=("distill",)
     )
     teacher_precision: str = option(
-        "float32", "precision the teacher runs in (part of the cache key)", choices=TEACHER_PRECISIONS,
+        "float32", "precision the teacher runs in (part of the cache key); bfloat16 falls back to float32 where "
+        "the device has no fast bf16 path", choices=TEACHER_PRECISIONS,
         commands=("distill",),
     )  # fmt: skip
     teacher_batch_size: int = option(64, "teacher encoding batch size", commands=("distill",))

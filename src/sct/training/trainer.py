@@ -26,6 +26,7 @@ from sct.distributed import (
 from sct.errors import ConfigError, TrainingStopped
 from sct.losses import NonFiniteLoss
 from sct.ownership import check_output_location, exclusive_output, made_by, mark
+from sct.precision import resolve_precision
 from sct.provenance import environment
 from sct.run_dir import RESUMABLE_CHANGES, check_output, latest_checkpoint, work_dir_for
 from sct.training.arguments import trainer_arguments
@@ -45,7 +46,11 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
     there, so ``--resume`` can continue either stage). The main process holds the output's lock throughout.
     """
     config.validate()
+    import torch
 
+    config, fallback = resolve_precision(config, "cuda" if torch.cuda.is_available() else "cpu")
+    if fallback is not None:
+        extra_info = {**(extra_info or {}), "precision_fallback": fallback}
     if not is_main_process():
         return _train(config, extra_info, owner="")
     work, owner = work_dir_for(config.output_dir), uuid.uuid4().hex
