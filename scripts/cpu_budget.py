@@ -17,6 +17,8 @@ from sct.plots import plot_dev_curves, plot_xy
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = ROOT / "results" / "study"
 STEP_PARTS = ROOT / "benchmarks" / "results" / "step_parts.json"
+BF16_PATH = ROOT / "benchmarks" / "results" / "bf16_path.json"
+STEP_OPTIONS = ROOT / "benchmarks" / "results" / "step_options.json"
 RUN = "sct sweep runs scripts/study/{0}.json --output results/study/{0}.json --work-dir runs/study/{0} --resume"
 
 
@@ -157,11 +159,16 @@ def levers_block() -> str:
         best_name, best = max(same, key=lambda nb: nb[1]["speedup"])
         fastest = max(speed.values(), key=lambda r: r["speedup"])
         near = min(speed.values(), key=lambda r: r["step_over_bound"])
+        fastest_dev = next(r["best_dev_spearman"] for n, r in rows.items()
+                           if LEVER_VARIANTS.get(n) == fastest["variant"]) - base["best_dev_spearman"]  # fmt: skip
+        cheaper = "met" if best["speedup"] >= 2 else f"missed by {2 - best['speedup']:.2f}x"
+        bound = "met" if near["step_over_bound"] <= 2 else f"missed by {near['step_over_bound'] - 2:.1f}x"
         verdict = (
-            f"\n\n**Target** (a step at least 2x cheaper at the same dev score, and within 2x of its FLOP bound): the "
-            f"fastest option with no dev effect is {best_name} at {best['speedup']:.2f}x; the fastest overall is "
-            f"{fastest['variant']} at {fastest['speedup']:.2f}x with the dev change in the table; the step nearest its "
-            f"bound is {near['variant']} at {near['step_over_bound']:.1f}x its FLOP bound. bfloat16 steps stay "
+            f"\n\n**Target** (a step at least 2x cheaper at the same dev score, and within 2x of its FLOP bound): "
+            f"2x at the same dev score {cheaper}: the fastest option with no dev effect is {best_name} at "
+            f"{best['speedup']:.2f}x; the fastest overall is {fastest['variant']} at {fastest['speedup']:.2f}x, at "
+            f"{fastest_dev:+.2f} dev. Within 2x of the bound {bound} by one variant: {near['variant']} at "
+            f"{near['step_over_bound']:.1f}x its FLOP bound. bfloat16 steps stay "
             "further from their (lower) bound because the parts that are not matrix products (the objective, "
             "layer norms, the optimizer) do not speed up with it."
         )
@@ -358,6 +365,9 @@ def _projection(row: dict, target: float) -> str:
         return ""
     (t0, a0), (t1, a1) = ((m["at_cpu_minutes"], m["avg"]) for m in points)
     per_doubling = (a1 - a0) / math.log2(t1 / t0)
+    if points[0].get("best_step") is not None and points[0].get("best_step") == points[1].get("best_step"):
+        return (f" (its {t0:.0f}- and {t1:.0f}-CPU-minute models are one checkpoint, the STS-B dev peak at step "
+                f"{points[1]['best_step']:,}, and dev fell after it: more time alone will not reach it)")  # fmt: skip
     if per_doubling <= 0:
         return f" (the curve is flat between {t0:.0f} and {t1:.0f} CPU minutes: more time alone will not reach it)"
     needed = t1 * 2 ** ((target - a1) / per_doubling)
@@ -384,9 +394,10 @@ def _targets(rows: list[dict]) -> str:
         by_seed = _over_seeds(rows, "SCT"), _over_seeds(rows, "SimCSE")
         shared = [m for m in by_seed[0] if m in by_seed[1]]
         seeds = min((len(by_seed[i][m]) for m in shared for i in (0, 1)), default=1)
-        gaps = [f"{m:g} min {_mean(by_seed[0][m]) - _mean(by_seed[1][m]):+.2f}" for m in shared]
+        gap = {m: _mean(by_seed[0][m]) - _mean(by_seed[1][m]) for m in shared}
+        verdicts = [f"{m:g} min {g:+.2f} ({'met' if g >= 2 else f'missed by {2 - g:.2f}'})" for m, g in gap.items()]
         out.append("SCT at least SimCSE + 2 at equal CPU time: SCT minus SimCSE"
-                   + (f" (means of {seeds} seeds)" if seeds > 1 else "") + " " + ", ".join(gaps))  # fmt: skip
+                   + (f" (means of {seeds} seeds)" if seeds > 1 else "") + " " + ", ".join(verdicts))  # fmt: skip
     return ("**Targets** (set for a 2-core CPU): " + "; ".join(out) + ".\n\n") if out else ""
 
 
@@ -565,11 +576,73 @@ def teacher_cache_block() -> str:
     )
 
 
+def bf16_path_block() -> str:
+    """Each measured machine's bfloat16 against float32: what decides whether `--precision bfloat16` is kept."""
+    data = study._load(BF16_PATH)
+    if data is None:
+        return "Not run yet: `.venv/bin/python benchmarks/bf16_path.py` writes `benchmarks/results/bf16_path.json`.\n"
+    lines = ["| CPU | oneDNN bfloat16 path | matmul GFLOP/s float32 | bfloat16 | student forward + backward s, "
+             "float32 | bfloat16 | bfloat16 / float32 | `--precision bfloat16` runs in |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    notes = []
+    for m in data["machines"]:
+        rates, steps = m["matmul_gflops"], m["forward_backward_seconds"]
+        lines.append(
+            f"| {m['cpu']} | {'yes' if m['fast_bfloat16'] else 'no'} | {rates['float32']:.1f} | "
+            f"{rates['bfloat16']:.1f} | {steps['float32']:.3f} | {steps['bfloat16']:.3f} | "
+            f"{m['bfloat16_over_float32_step']:.2f}x | {'bfloat16' if m['fast_bfloat16'] else 'float32 (fallback)'} |"
+        )
+        env = m["environment"]
+        notes.append(f"`{m['command']}` at commit `{env['sct_commit']}` ({m['cpu']}, {m['threads']} threads, "
+                     f"batch {m['batch_size']}, median of {m['timed_steps']} steps)")  # fmt: skip
+    return "\n".join(lines) + "\n\nProduced by " + "; ".join(notes) + "; JSON: `benchmarks/results/bf16_path.json`.\n"
+
+
+def step_options_block() -> str:
+    """torch.compile, the thread count and the dev set encoded once: each one's speed beside its effect on scores."""
+    data = study._load(STEP_OPTIONS)
+    if data is None:
+        return ("Not run yet: `.venv/bin/python benchmarks/step_options.py` writes "
+                "`benchmarks/results/step_options.json`.\n")  # fmt: skip
+    lines = ["| variant | encoder step s | speed-up | untimed first steps s | largest difference to eager |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for r in data["rows"]:
+        lines.append(f"| {r['variant']} | {r['step_seconds']:.3f} | {r['speedup']:.2f}x | {r['warmup_seconds']:.1f} | "
+                     f"{r['max_abs_difference_to_eager']:.1e} |")  # fmt: skip
+    dev = data["dev_evaluation"]
+    compiled = next(r for r in data["rows"] if r["variant"].startswith("torch.compile"))
+    one = next(r for r in data["rows"] if r["variant"] == "eager, 1 thread")
+    same = abs(dev["evaluator_spearman"] - dev["encoded_once_spearman"]) < 1e-3
+    env = data["environment"]
+    return "\n".join(lines) + (
+        f"\n\nThe dev evaluation: sentence-transformers' evaluator (each column encoded on its own, "
+        f"{dev['sentences']:,} sentences) {dev['evaluator_seconds']:.2f} s and STS-B dev "
+        f"{dev['evaluator_spearman']:.4f}; "
+        f"the {dev['unique_sentences']:,} distinct sentences encoded once {dev['encoded_once_seconds']:.2f} s "
+        f"({dev['speedup']:.2f}x) and {dev['encoded_once_spearman']:.4f}"
+        + (
+            " (the same score): kept, `sct train`'s dev evaluator encodes each distinct sentence once. "
+            if same
+            else " (a different score): not kept. "
+        )
+        + f"torch.compile: {compiled['speedup']:.2f}x the eager step after {compiled['warmup_seconds']:.0f} s of "
+        f"compilation in its first {data['warmup_steps']} steps, "
+        + ("not kept (no faster). " if compiled["speedup"] < 1.05 else "faster, but not yet an option of `sct train`. ")
+        + f"One thread instead of {data['threads']}: {one['speedup']:.2f}x, "
+        + ("not kept (torch's default uses every core). " if one["speedup"] < 1 else "faster: worth a look. ")
+        + f"Produced by `{data['command']}` at commit `{env['sct_commit']}` ({env['processor']}, batch "
+        f"{data['batch_size']}, float32, length-bucketed batches, word embeddings frozen, median of "
+        f"{data['timed_steps']} steps); JSON: `benchmarks/results/step_options.json`.\n"
+    )
+
+
 def blocks() -> dict[str, str]:
     return {
         "cpu_queue_init": queue_init_block(),
         "cpu_levers": levers_block(),
         "cpu_step_parts": step_parts_block(),
+        "cpu_bf16_path": bf16_path_block(),
+        "cpu_step_options": step_options_block(),
         "cpu_budget_curve": budget_curve_block(),
         "cpu_sct_drift": drift_block(),
         "cpu_sct_anchor": anchor_block(),

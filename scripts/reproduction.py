@@ -588,11 +588,29 @@ def blocks() -> dict[str, str]:
                         ("study_best", best_block)):  # fmt: skip
         generated[name], claims = block()
         findings += claims
+    findings += budget_curve_findings()
     summary = "\n".join(f"- {line}" for line in findings) or "Nothing measured yet."
     return {"study_summary": summary + "\n", **generated}
 
 
 BEST = STUDY / "best_students.json"
+
+
+def budget_curve_findings() -> list[str]:
+    """The budget curve's best rows (docs/cpu-budget.md): what the study's short budgets become with CPU time."""
+    data = _load(STUDY / "budget-curve-l2.json")
+    rows = [r for r in (data or {}).get("rows", []) if "avg" in r]
+    if not rows:
+        return []
+    best = max((r for r in rows if r.get("command") == "distill"), key=lambda r: r["avg"], default=None)
+    sct = next((r for r in rows if r["name"] == "SCT"), None)
+    parts = []
+    if best is not None:
+        parts.append(f"best distilled 2-layer student {best['name']} {best['avg']:.2f} after {best['steps']:,} steps")
+    if sct is not None:
+        parts.append(f"self-supervised SCT {sct['avg']:.2f} (best STS-B dev at step {sct['best_step']:,})")
+    return ["Longer budgets (the budget curve in [cpu-budget.md](cpu-budget.md#the-budget-curve), up to 240 CPU "
+            "minutes, dropout-only views): " + "; ".join(parts) + "."]  # fmt: skip
 
 
 def best_block() -> tuple[str, list[str]]:

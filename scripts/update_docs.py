@@ -12,6 +12,8 @@ import re
 import shutil
 from pathlib import Path
 
+from sct.named_runs import sts_table
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "results"
 
@@ -79,18 +81,27 @@ def demo_block() -> str:
         f"{summary['best_dev_spearman']:.2f} at step {summary['best_step']} of {summary['steps']} "
         f"({summary['seconds_per_step']:.2f} s per step on {env['cpu_threads']} CPU threads). Settings: preset "
         f"`{cfg['preset']}`, {config['train_pairs']:,} sentences with dropout-only views (`--views identical`; the "
-        "paper uses two back-translations: see [Training data and views](#training-data-and-views) for how each view "
+        "paper uses two back-translations: see [Training data and views](docs/views.md) for how each view "
         f"method trains here; the demo keeps to views that cost nothing to build), batch {cfg['batch_size']}, "
         f"k {cfg['queue_size']}, lr {cfg['learning_rate']}, τ_θ {cfg['online_temperature']}, "
         f"τ_ref {cfg['reference_temperature']}, queues from {cfg.get('queue_init', 'random')} "
         f"(`--queue-init`), batch order {cfg.get('batch_order', 'random')}, word embeddings "
-        f"{'frozen' if cfg.get('freeze_word_embeddings') else 'trained'}, precision {cfg.get('precision', 'auto')} "
-        f"(see [Quality per CPU-hour](docs/cpu-budget.md)), {cfg['max_steps']} steps, so a short run, not the paper's "
-        f"10-epoch budget. Produced by `make demo` at commit `{env['sct_commit']}` (torch {env['torch']}, transformers "
-        f"{env['transformers']}, sentence-transformers {env['sentence_transformers']}, Python {env['python']}); "
-        "JSON, log and curves in "
+        f"{'frozen' if cfg.get('freeze_word_embeddings') else 'trained'}, precision {cfg.get('precision', 'auto')}"
+        f"{_fallback_note(config)} (see [Quality per CPU-hour](docs/cpu-budget.md)), {cfg['max_steps']} steps, so "
+        f"a short run, not the paper's 10-epoch budget. Produced by `make demo` at commit `{env['sct_commit']}` "
+        f"(torch {env['torch']}, transformers {env['transformers']}, sentence-transformers "
+        f"{env['sentence_transformers']}, Python {env['python']}); JSON, log and curves in "
         f"`docs/results/demo/`.\n\n![training curves](docs/results/demo/training_curves.png)\n" + _demo_extras(demo)
     )
+
+
+def _fallback_note(config: dict) -> str:
+    """Where the run asked for bfloat16 on a CPU without a bfloat16 path (sct.precision), what it asked."""
+    fallback = config.get("precision_fallback")
+    if not fallback:
+        return ""
+    asked = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in fallback["requested"].items())
+    return f" ({asked} asked; {fallback['reason']}, so it ran in float32)"
 
 
 def _demo_extras(demo: Path) -> str:
@@ -115,7 +126,7 @@ def views_block() -> str:
     compare = views / "compare.json"
     if compare.is_file():
         data = json.loads(compare.read_text())
-        table = (views / "compare.md").read_text().split("\n", 1)[1].strip()
+        table = sts_table(data)
         env = data["environment"]
         common = " ".join(data["spec"].get("common", []))
         gpu = env.get("gpu") or env["device"]
@@ -187,7 +198,7 @@ def views_block() -> str:
 def distill_block() -> str:
     folder = RESULTS / "distill"
     data = json.loads((folder / "compare.json").read_text())
-    table = (folder / "compare.md").read_text().split("\n", 1)[1].strip()
+    table = sts_table(data)
     env = data["environment"]
     common = " ".join(data["spec"].get("common", []))
     lines = [
@@ -196,14 +207,14 @@ def distill_block() -> str:
     ]
     for row in data["rows"]:
         if "sts" not in row:
-            lines.append(f"| {row['name']} | failed: {row['error']} | | | | |")
+            lines.append(f"| {row['name']} | failed: {row['error']} | | | | | |")
             continue
         loss = row.get("loss") or {}
         method = loss.get("method", "—")
         weight = loss.get("sct_weight", "—")
         lines.append(
             f"| {row['name']} | {row['objective']} | {method} | {weight} | {row['steps']} | "
-            f"{row['best_dev_spearman']:.2f} ({row['best_step']}) |"
+            f"{row['best_dev_spearman']:.2f} ({row['best_step']}) | {row['seconds_per_step']:.2f} |"
         )
     runs = "\n".join(lines)
     from sct.plots import plot_dev_curves
@@ -224,7 +235,7 @@ def distill_block() -> str:
     parts.append(_distill_findings(data))
     longer = folder / "compare-600.json"
     if longer.is_file():
-        parts.append(_longer_distill(json.loads(longer.read_text()), folder / "compare-600.md", data))
+        parts.append(_longer_distill(json.loads(longer.read_text()), data))
     teacher = folder / "teacher-sts.json"
     if teacher.is_file():
         result = json.loads(teacher.read_text())
@@ -278,9 +289,9 @@ def _distill_findings(data: dict) -> str:
     return text
 
 
-def _longer_distill(data: dict, table_path: Path, short: dict) -> str:
+def _longer_distill(data: dict, short: dict) -> str:
     """The joint objective against L_CD alone with three times the budget (``short``: the 200-step study)."""
-    table = table_path.read_text().split("\n", 1)[1].strip()
+    table = sts_table(data)
     avg = {r["name"].split(",")[0]: r["avg"] for r in data["rows"] if "avg" in r}
     avg_short = {r["name"]: r["avg"] for r in short["rows"] if "avg" in r}
     dev = "; ".join(

@@ -91,11 +91,13 @@ def test_resumed_run_keeps_counting_time_from_its_checkpoint(tiny_bert, pairs_fi
 
 @pytest.mark.parametrize(("flag", "value", "message"), [
     ("--time-budget", "0", "positive number of CPU minutes"),
+    ("--time-budget=-5", None, "positive number of CPU minutes"),
     ("--time-budget", "nan", "--time-budget must be a finite number"),
     ("--milestones", "30,15", "increasing"),
 ])  # fmt: skip
 def test_bad_budgets_are_one_line_errors(tiny_bert, pairs_file, dev_file, tmp_path, capsys, flag, value, message):
-    assert main(_args(tiny_bert, pairs_file, dev_file, tmp_path / "run", flag, value)) == 2
+    given = (flag,) if value is None else (flag, value)  # a negative number is given as --flag=-N
+    assert main(_args(tiny_bert, pairs_file, dev_file, tmp_path / "run", *given)) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "run").exists() and not (tmp_path / "run.incomplete").exists()

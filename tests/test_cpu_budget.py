@@ -28,7 +28,20 @@ def test_projection_per_doubling(cpu_budget):
     assert "gain 2.00 per doubling" in text and "about 240 CPU minutes" in text
     assert cpu_budget._projection(row, 71) == ""  # already met: nothing to project
     flat = _row("SCT", [(15, 63.0), (30, 63.0)])
-    assert "more time alone will not reach it" in cpu_budget._projection(flat, 68)
+    assert "the curve is flat between 15 and 30" in cpu_budget._projection(flat, 68)
+    for milestone in flat["milestones"]:
+        milestone["best_step"] = 256
+    text = cpu_budget._projection(flat, 68)
+    assert "one checkpoint, the STS-B dev peak at step 256" in text and "more time alone will not reach it" in text
+
+
+def test_sct_against_simcse_plus_two_says_met_or_by_how_much(cpu_budget):
+    # seeds: SCT 63, 64 (mean 63.5) and SimCSE 64, 66 (mean 65) at 15 minutes: -1.50, missed by 3.50;
+    # at 30 minutes SCT 70, 70 against SimCSE 67, 68 (mean 67.5): +2.50, met
+    rows = [_row("SCT", [(15, 63.0), (30, 70.0)]), _row("SCT (seed 2)", [(15, 64.0), (30, 70.0)]),
+            _row("SimCSE", [(15, 64.0), (30, 67.0)]), _row("SimCSE (seed 2)", [(15, 66.0), (30, 68.0)])]  # fmt: skip
+    text = cpu_budget._targets(rows)
+    assert "SCT minus SimCSE (means of 2 seeds) 15 min -1.50 (missed by 3.50), 30 min +2.50 (met)" in text
 
 
 def test_stretch_target_gets_the_projection_once_the_target_is_met(cpu_budget):

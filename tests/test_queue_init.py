@@ -131,7 +131,9 @@ def test_encoder_init_fills_both_queues_with_the_students_embeddings_of_held_out
     built = json.loads((out / "sct_model.json").read_text())["training"]["queue_init"]
     assert built["queues"] == "encoder" and built["teacher_queues"] == "random" and built["encoder_rows"] == 2 * K
     assert built["held_out"]["sentences_sha256"] == config["queue_init"]["held_out"]["sentences_sha256"]
-    assert "encoder" in (out / "README.md").read_text(), "the model card names the queue init"
+    card = (out / "README.md").read_text()
+    assert (f"- **Queues start from**: the initial student's embeddings of {2 * K:,} held-out sentences from "
+            f"`{held_out_file.name}`") in card, "the model card names the queue init and its sentences"  # fmt: skip
 
 
 def test_encoder_init_run_resumes_bit_for_bit_without_refilling(
