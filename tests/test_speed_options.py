@@ -116,6 +116,43 @@ def test_bfloat16_falls_back_to_float32_where_the_cpu_has_no_fast_path(
     assert recorded["precision_fallback"]["used"] == {"precision": "float32"}
 
 
+def test_a_resumed_run_keeps_its_fallback_record_and_logs_a_precision_change(
+    tiny_bert, pairs_file, dev_file, tmp_path, monkeypatch
+):
+    from tests.test_reliability import _sigterm_during_step_6
+
+    def interrupted_then_resumed(out, fast_at_start: bool, fast_on_resume: bool) -> dict:
+        with monkeypatch.context() as patch:
+            patch.setattr("sct.precision.fast_bfloat16", lambda device: fast_at_start)
+            _sigterm_during_step_6(patch)
+            assert main(_args(tiny_bert, pairs_file, dev_file, out, "--precision", "bfloat16")) == 130
+        with monkeypatch.context() as patch:
+            patch.setattr("sct.precision.fast_bfloat16", lambda device: fast_on_resume)
+            assert main(["train", "--resume", str(out)]) == 0
+        return json.loads((out / "run_config.json").read_text())
+
+    # started where bfloat16 is slow: float32 throughout, and the record of the request survives the resume
+    kept = interrupted_then_resumed(tmp_path / "slow", fast_at_start=False, fast_on_resume=False)
+    assert kept["config"]["precision"] == "float32" and kept["precision_fallback"]["requested"] == {
+        "precision": "bfloat16"
+    }
+    assert kept["resume_changes"] == []
+    # started in bfloat16, resumed on a machine without it: the change is logged at the step it took effect
+    moved = interrupted_then_resumed(tmp_path / "moved", fast_at_start=True, fast_on_resume=False)
+    assert moved["config"]["precision"] == "float32" and "precision_fallback" in moved
+    assert moved["resume_changes"] == [{"step": 6, "changed": {"precision": ["bfloat16", "float32"]}}]
+
+
+def test_fast_bfloat16_on_x86_needs_avx512_bf16_or_amx(monkeypatch):
+    from sct.precision import fast_bfloat16
+
+    monkeypatch.setattr("platform.machine", lambda: "x86_64")
+    for avx512_bf16, amx, fast in ((False, False, False), (True, False, True), (False, True, True)):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda v=avx512_bf16: v)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda v=amx: v)
+        assert fast_bfloat16("cpu") is fast
+
+
 def test_precision_resolution_touches_only_the_bfloat16_requests(monkeypatch):
     from sct.config import TrainConfig
     from sct.precision import resolve_precision
@@ -127,6 +164,8 @@ def test_precision_resolution_touches_only_the_bfloat16_requests(monkeypatch):
     assert record["requested"] == {"teacher_precision": "bfloat16"}
     plain = TrainConfig("f", "o", precision="float32")
     assert resolve_precision(plain, "cpu") == (plain, None)
+    no_teacher = TrainConfig("f", "o", teacher_precision="bfloat16")  # e.g. stage 1 of the two-stage recipe
+    assert resolve_precision(no_teacher, "cpu") == (no_teacher, None)
     monkeypatch.setattr("sct.precision.fast_bfloat16", lambda device: True)
     fast = TrainConfig("f", "o", precision="bfloat16")
     assert resolve_precision(fast, "cpu") == (fast, None)

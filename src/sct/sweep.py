@@ -187,6 +187,9 @@ def run_record(run: Path) -> dict[str, Any]:
         "dev_curve": [[r["step"], r["dev_spearman"]] for r in log if "dev_spearman" in r],
         "seconds_per_step": summary.get("seconds_per_step"),
     }
+    fallback = read_json_if_present(run / RUN_CONFIG).get("precision_fallback")
+    if fallback:  # asked for bfloat16 on a machine without it: the row says what the run really used
+        record["precision_fallback"] = fallback
     evaluation = read_json_if_present(run / "evaluation.json")
     if evaluation.get("tasks"):
         record.update(sts={t: v["spearman"] for t, v in evaluation["tasks"].items()}, avg=evaluation.get("avg"))

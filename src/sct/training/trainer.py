@@ -37,6 +37,7 @@ from sct.training.setup import build_loss, freeze_word_embeddings, initialise_qu
 from sct.training.signals import StopRequest
 
 logger = logging.getLogger(__name__)
+PRECISIONS = ("precision", "teacher_precision")  # resolved per machine (sct.precision): a resume may change them
 
 
 def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -48,7 +49,7 @@ def train(config: TrainConfig, extra_info: dict[str, Any] | None = None) -> dict
     config.validate()
     import torch
 
-    config, fallback = resolve_precision(config, "cuda" if torch.cuda.is_available() else "cpu")
+    config, fallback = resolve_precision(config, "cuda" if torch.cuda.is_available() else "cpu", is_main_process())
     if fallback is not None:
         extra_info = {**(extra_info or {}), "precision_fallback": fallback}
     if not is_main_process():
@@ -190,11 +191,13 @@ def _start(run: _Run, owner: str, pairs: list[tuple[str, str]], dev: ScoredPairs
         run.info["processes"] = run.world
     if run.checkpoint is not None:  # options changed on resume, with the step they took effect from
         history, before = list(run.recorded.get("resume_changes", [])), run.recorded.get("config", {})
-        changed = {k: [before.get(k), run.info["config"][k]] for k in RESUMABLE_CHANGES
+        changed = {k: [before.get(k), run.info["config"][k]] for k in (*RESUMABLE_CHANGES, *PRECISIONS)
                    if before.get(k) != run.info["config"][k]}  # fmt: skip
         if changed:
             history.append({"step": run.resumed_step, "changed": changed})
         run.info["resume_changes"] = history
+        if "precision_fallback" in run.recorded:  # a fallback when the run started stays on its record
+            run.info.setdefault("precision_fallback", run.recorded["precision_fallback"])
         run.info["resume_argv"] = [*run.recorded.get("resume_argv", []), sys.argv]
     run.write_info()
 
