@@ -48,6 +48,7 @@ def resolve_precision(config: TrainConfig, device: str, warn: bool = True) -> tu
     flags = " and ".join(f"--{name.replace('_', '-')} bfloat16" for name in asked)
     reason = f"this {'GPU' if device == 'cuda' else 'CPU'} has no native bfloat16 arithmetic"
     if warn:
-        logger.warning("%s: %s, where bfloat16 runs many times slower than float32: using float32", flags, reason)
+        logger.warning("%s: %s (bfloat16 would run many times slower than float32 here): using float32", flags,
+                       reason)  # fmt: skip
     record: dict[str, Any] = {"requested": asked, "used": dict.fromkeys(asked, "float32"), "reason": reason}
     return dataclasses.replace(config, **dict.fromkeys(asked, "float32")), record

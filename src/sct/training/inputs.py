@@ -34,11 +34,10 @@ def load_training_pairs(config: TrainConfig, pairs: list[tuple[str, str]] | None
 
 
 def dev_evaluator(dev: ScoredPairs, batch_size: int):
-    """sentence-transformers' STS evaluator on the dev pairs (gold 0-5 scaled to 0-1), cosine as the metric, with
-    each distinct dev sentence encoded once per evaluation."""
-    from sct.training.dev_evaluator import OnceEncodedSimilarityEvaluator
+    """sentence-transformers' STS evaluator on the dev pairs (gold 0-5 scaled to 0-1), cosine as the metric."""
+    from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
 
-    return OnceEncodedSimilarityEvaluator(
+    return EmbeddingSimilarityEvaluator(
         dev.sentences1,
         dev.sentences2,
         [s / 5.0 for s in dev.scores],
