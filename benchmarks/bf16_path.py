@@ -2,12 +2,12 @@
 
   .venv/bin/python benchmarks/bf16_path.py [--steps 3] [--batch-size 64]
 
-`--precision bfloat16` (and `--teacher-precision bfloat16`) falls back to float32 where oneDNN reports no bfloat16
-path (sct.precision). This measures why, on the machine it runs on: the best GFLOP/s of the 2-layer student's
-product shapes in each dtype, and the median seconds of one forward + backward of the student on real corpus
-batches (max_seq_length 32) under float32 and under CPU bf16 autocast, interleaved step by step so that load hits
-both alike. Writes benchmarks/results/bf16_path.json (one entry per CPU model and oneDNN verdict, so a run on a
-machine with a bfloat16 path is kept beside one without).
+`--precision bfloat16` (and `--teacher-precision bfloat16`) falls back to float32 where the CPU has no native
+bfloat16 arithmetic (sct.precision). This measures why, on the machine it runs on: the best GFLOP/s of the 2-layer
+student's product shapes in each dtype, and the median seconds of one forward + backward of the student on real
+corpus batches (max_seq_length 32) under float32 and under CPU bf16 autocast, interleaved step by step so that load
+hits both alike. Writes benchmarks/results/bf16_path.json (one entry per CPU model and verdict, so a run on a
+machine with native bfloat16 is kept beside one without).
 """
 
 from __future__ import annotations

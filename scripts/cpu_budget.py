@@ -584,7 +584,7 @@ def bf16_path_block() -> str:
     data = study._load(BF16_PATH)
     if data is None:
         return "Not run yet: `.venv/bin/python benchmarks/bf16_path.py` writes `benchmarks/results/bf16_path.json`.\n"
-    lines = ["| CPU | oneDNN bfloat16 path | matmul GFLOP/s float32 | bfloat16 | student forward + backward s, "
+    lines = ["| CPU | native bfloat16 | matmul GFLOP/s float32 | bfloat16 | student forward + backward s, "
              "float32 | bfloat16 | bfloat16 / float32 | `--precision bfloat16` runs in |",
              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     notes = []
