@@ -105,7 +105,9 @@ def test_torchrun_sct_train_keeps_processes_identical(tiny_bert, pairs_file, dev
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                str(Path(__file__).with_name("ddp_worker.py")), str(tmp_path), *args]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    # a failing process's own traceback first (the launcher's report of it comes last and says little)
+    ranks = "\n".join(line for line in done.stderr.splitlines() if line.startswith(("[rank0]", "[rank1]")))
+    assert done.returncode == 0, ranks[-6000:] or done.stderr[-3000:]
     assert json.loads((out / "run_summary.json").read_text())["steps"] == 4
     assert json.loads((out / "run_config.json").read_text())["processes"] == 2
     steps = [json.loads(line)["step"] for line in (out / "training_log.jsonl").read_text().splitlines()]
