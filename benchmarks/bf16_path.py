@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shlex
 import statistics
 import sys
@@ -22,40 +21,15 @@ import time
 from pathlib import Path
 
 import torch
+from step_parts import matmul_gflops  # the sibling benchmark's rate of the encoder's product shapes
 
 from sct.data import write_json_atomic
 from sct.models import load_student
 from sct.precision import fast_bfloat16
-from sct.provenance import environment
+from sct.provenance import cpu_model, environment
 
 ROOT = Path(__file__).resolve().parents[1]
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
-
-
-def matmul_gflops(tokens: int, d: int, dtype: torch.dtype, repeats: int = 5) -> float:
-    """The best rate of the encoder's product shapes (tokens x d times d x d, d x 4d, 4d x d) in ``dtype``."""
-    best = 0.0
-    for inner, outer in ((d, d), (d, 4 * d), (4 * d, d)):
-        a, b = torch.randn(tokens, inner, dtype=dtype), torch.randn(inner, outer, dtype=dtype)
-        torch.mm(a, b)
-        samples = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            torch.mm(a, b)
-            samples.append(time.perf_counter() - started)
-        best = max(best, 2 * tokens * inner * outer / statistics.median(samples) / 1e9)
-    return best
-
-
-def cpu_model() -> str:
-    """The CPU's model name (/proc/cpuinfo on Linux), else what platform says."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:
@@ -89,7 +63,7 @@ def main() -> None:
         print(f"step {i + 1}/{len(batches)}", flush=True)
     steps = {name: round(statistics.median(s), 4) for name, s in step_samples.items()}
     entry = {
-        "cpu": cpu_model(),
+        "cpu": cpu_model() or "unknown CPU",
         "fast_bfloat16": fast_bfloat16("cpu"),
         "matmul_gflops": rates,
         "forward_backward_seconds": steps,

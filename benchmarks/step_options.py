@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from step_parts import batches_for, corpus_pairs  # the sibling benchmark's corpus batches
 
-from sct.batching import length_bucketed_batches
 from sct.data import write_json_atomic
 from sct.models import load_student
 from sct.provenance import environment
@@ -46,16 +46,6 @@ def student():
     freeze_word_embeddings(model)
     model.train()
     return model
-
-
-def corpus_batches(batch: int, count: int) -> list[list[str]]:
-    from sct.corpus import select_sentences
-    from sct.data import find_data_root
-
-    sentences, _ = select_sentences(find_data_root().corpus, domains={"caption", "nli"}, min_words=3, max_words=64,
-                                    max_samples=20000, seed=2000, guard_root=None)  # fmt: skip
-    order = length_bucketed_batches([len(s) for s in sentences], batch, seed=0, drop_last=True)
-    return [[sentences[i] for i in b] for b in order[:count]]
 
 
 class Variant:
@@ -141,7 +131,7 @@ def main() -> None:
     parser.add_argument("--dev-repeats", type=int, default=3, help="timed dev evaluations of each evaluator")
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "step_options.json"))
     args = parser.parse_args()
-    batches = corpus_batches(args.batch_size, args.warmup + args.steps)
+    batches = batches_for(corpus_pairs(20000), args.batch_size, True, args.warmup + args.steps)
     variants = {
         f"eager, {DEFAULT_THREADS} threads (default)": Variant(DEFAULT_THREADS, compiled=False),
         "eager, 1 thread": Variant(1, compiled=False),
